@@ -1,0 +1,114 @@
+"""``pcsim``: the command line (DESIGN.md section 5)."""
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+def _atomic_write(path, text):
+    """Write ``text`` to ``path`` via a temporary file, so no half-written file is left."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def cmd_verilog(args):
+    from rtl.export import verilog_text, TOPS
+    if args.top not in TOPS:
+        raise CliError(f"unknown top {args.top!r} (choose {', '.join(TOPS)})")
+    try:
+        text = verilog_text(args.top, args.clk_hz)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    out = Path(args.output) / f"{args.top}.v"
+    _atomic_write(out, text)
+    print(f"wrote {out} ({len(text.splitlines())} lines, top module {args.top}, "
+          f"{args.clk_hz} Hz)")
+
+
+def cmd_regmap(args):
+    from rtl.regmap import REGMAP
+    text = {"md": REGMAP.to_markdown, "c": REGMAP.to_c_header,
+            "json": REGMAP.to_json}[args.format]()
+    if args.output:
+        _atomic_write(args.output, text)
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_demo(args):
+    from cosim import demo
+    return demo.main(sim=args.sim)
+
+
+def cmd_bench(args):
+    from bench import stream_bench
+    return stream_bench.main(["--sim", *args.sim, "--seconds", str(args.seconds)])
+
+
+def _positive_int(text):
+    try:
+        value = int(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="pcsim", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    v = sub.add_parser("verilog", help="export the hardware as Verilog")
+    v.add_argument("-o", "--output", default=".", help="output directory (default: .)")
+    v.add_argument("--top", default="audio_soc", help="audio_soc (default) or controller")
+    v.add_argument("--clk-hz", type=_positive_int, default=12_288_000,
+                   help="clock frequency, a multiple of 48 kHz >= 12.288 MHz")
+    v.set_defaults(func=cmd_verilog)
+
+    r = sub.add_parser("regmap", help="export the register map")
+    r.add_argument("--format", choices=("md", "c", "json"), default="md")
+    r.add_argument("-o", "--output", help="output file (default: standard output)")
+    r.set_defaults(func=cmd_regmap)
+
+    d = sub.add_parser("demo", help="stream the bundled example through SD1 and check it")
+    d.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
+    d.set_defaults(func=cmd_demo)
+
+    b = sub.add_parser("bench", help="measure streaming speed on the simulators")
+    b.add_argument("--sim", nargs="+", choices=("verilator", "icarus"),
+                   default=["verilator", "icarus"])
+    b.add_argument("--seconds", type=float, default=1.0, help="audio seconds per run")
+    b.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status = args.func(args)
+    except CliError as exc:
+        print(f"pcsim: error: {exc}", file=sys.stderr)
+        return 2
+    return int(status or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

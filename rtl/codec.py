@@ -1,0 +1,436 @@
+"""HDA-style audio codec: verbs, DAC mixer, ADC capture and jack sense behind the link slave.
+
+Verbs
+-----
+A verb is ``CAd[31:28] NID[27:20]`` followed by either a 12-bit verb ``[19:8]`` with an 8-bit
+payload ``[7:0]``, or (when ``[19:16]`` is 0x2, 0x3, 0xA or 0xB) a 4-bit verb ``[19:16]`` with a
+16-bit payload ``[15:0]``. Every command gets exactly one 32-bit response, in order, one clock
+after it is accepted. Unknown verbs and NIDs answer 0; so do commands for a codec address other
+than 0, which have no effect (a real link would time out; our controller need not).
+
+Nodes (:data:`PARAMS` has every ``F00`` parameter value)::
+
+    0x00 root            vendor id 0x1D17A001, revision 0x00100100, nodes 0x01..0x01
+    0x01 audio function  nodes 0x02..0x08; 16/24-bit PCM at 8, 16, 32, 48 kHz
+    0x02 DAC A           output converter, output amp      (plays stream tag of its 0x706)
+    0x03 DAC B           output converter, output amp
+    0x04 ADC             input converter, input amps,   connections [0x07 mic, 0x08 line]
+    0x05 output mixer    sum of DAC A and B,            connections [0x02, 0x03]; F80 peak
+    0x06 headphone pin   output amp, presence detect,   connection  [0x05]; unsolicited
+    0x07 mic pin         input
+    0x08 line-in pin     input
+
+Supported verbs: F00 get parameter; F02 connection list (4 entries from the offset in the
+payload); 701/F01 connection select (ADC: 0 mic, 1 line; other nodes read 0); 706/F06 converter
+stream [7:4] / channel [3:0]; 2/A converter format (HDA FMT, reset 0x0011 = 48 kHz 16-bit
+stereo); 3/B amplifier gain/mute; 707/F07 pin control; F09 pin sense (bit 31 presence, headphone
+pin only); 708/F08 unsolicited enable ([7] enable, [5:0] tag; headphone pin only); F1C
+configuration default (pins); F80 (vendor, mixer 0x05) peak meter.
+
+Amplifiers: 7-bit gain, :data:`AMP_CAPS` = 0x80027F5F: mute capable, step 0.75 dB, 128 steps,
+0 dB at index 0x5F (:data:`AMP_0DB`), so the range is -71.25 dB .. +24 dB. Every amp resets to
+0x5F unmuted. Amps exist on DAC A/B and the headphone pin (output, one per channel) and on the
+ADC (input, one per channel and connection index; the one of the selected connection applies).
+Only mute acts on audio so far: any gain index passes samples unchanged (0 dB is bit-exact;
+the gain table is to come). The mixer, pin controls and connection selects are stored and read
+back; the ADC's mic/line selection picks which input amp applies (both inputs are the one
+``adc_l``/``adc_r`` port pair).
+
+Audio path
+----------
+On every frame received from the controller (link ``rx_valid``), each slot with a non-zero tag
+equal to DAC A's (or B's) stream tag goes to that DAC's left or right per the channel bit; if
+the DAC's format is mono (CHAN = 0) a channel-0 slot feeds both sides. If DAC A or B got any
+slot, one output frame is emitted one clock later: ``dac_l = sat24(A_l + B_l)`` (a DAC that got
+nothing contributes 0, a muted DAC channel contributes 0), then zeroed if the headphone amp is
+muted, with a one-cycle ``dac_valid`` pulse. The peak meter (F80 on 0x05) sees the mixer sum
+before the headphone mute.
+
+The ADC samples at ``48000 * (MULT+1) / (DIV+1)`` Hz from its format: at every link frame start
+``acc += MULT+1`` and when ``acc >= DIV+1`` it subtracts ``DIV+1`` and samples (``acc`` restarts
+at 0 when the format is written). Formats faster than 48 kHz, or of the 44.1 kHz family, never
+sample. A sample is taken only while the ADC's stream tag is non-zero: ``adc_strobe`` is high in
+the cycle whose clock edge captures ``adc_l``/``adc_r``, and the next frame the codec sends
+carries slot 0 = (tag, left) and slot 1 = (tag, right). Other slots and frames carry tag 0.
+Latency (frame_clocks = 256): strobe in the frame-start cycle of frame N (one clock after the
+controller's ``frame_tick``), data in the controller's ``rx_slots`` with ``rx_valid`` in cycle 3
+of frame N+2.
+
+Unsolicited responses: when the headphone pin's unsolicited enable bit is set, each change of
+``jack_sense`` (after a 2-flop synchronizer) queues ``tag << 26 | presence`` (presence in bit 0)
+in a small FIFO on ``unsol``; if the FIFO is full the response is dropped.
+
+Peak meter: F80 on 0x05 answers ``[31:16]`` left, ``[15:0]`` right, each the top 16 bits of the
+23-bit peak magnitude (full scale 0xFFFF) since the previous F80, and resets both peaks.
+"""
+
+from amaranth.hdl import *
+from amaranth.lib import wiring, stream
+from amaranth.lib.cdc import FFSynchronizer
+from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.wiring import In, Out
+
+from .i2s_link import LinkSlave, SLOTS, SLOT_BITS, FRAME_BITS, check_frame_clocks
+
+
+__all__ = [
+    "Codec",
+    "NID_ROOT", "NID_AFG", "NID_DAC_A", "NID_DAC_B", "NID_ADC", "NID_MIXER", "NID_HP",
+    "NID_MIC", "NID_LINE",
+    "VENDOR_ID", "AMP_CAPS", "AMP_0DB", "PARAMS", "CONNECTIONS", "CONFIG_DEFAULT",
+    "FMT_RESET",
+]
+
+
+NID_ROOT, NID_AFG, NID_DAC_A, NID_DAC_B, NID_ADC, NID_MIXER, NID_HP, NID_MIC, NID_LINE = range(9)
+
+VENDOR_ID = 0x1D17_A001          # made up: vendor 0x1D17, device 0xA001
+REVISION_ID = 0x0010_0100        # HDA 1.0, revision 1
+AMP_0DB = 0x5F
+AMP_CAPS = (1 << 31) | (2 << 16) | (0x7F << 8) | AMP_0DB   # mute, 0.75 dB steps, 0 dB at 0x5F
+PCM_CAPS = (1 << 19) | (1 << 17) | (1 << 6) | (1 << 4) | (1 << 2) | (1 << 0)  # 24/16 bit; 48/32/16/8k
+STREAM_FORMATS = 0x1             # PCM
+FMT_RESET = 0x0011               # 48 kHz, 16-bit, 2 channels
+
+# Audio widget capabilities: [23:20] type, [8] connection list, [7] unsolicited, [4] format
+# override, [3] amp parameter override, [2] out amp, [1] in amp, [0] stereo.
+_WCAP_DAC = (0 << 20) | 0x01D
+_WCAP_ADC = (1 << 20) | 0x11B
+_WCAP_MIX = (2 << 20) | 0x101
+_WCAP_HP = (4 << 20) | 0x18D
+_WCAP_IN_PIN = (4 << 20) | 0x001
+
+#: Connection lists per NID.
+CONNECTIONS = {
+    NID_ADC:   (NID_MIC, NID_LINE),
+    NID_MIXER: (NID_DAC_A, NID_DAC_B),
+    NID_HP:    (NID_MIXER,),
+}
+
+#: Pin configuration defaults (F1C): front green headphone jack, front pink mic jack, rear blue
+#: line-in jack; mic and line have no presence detect (misc bit 0).
+CONFIG_DEFAULT = {
+    NID_HP:   0x0221_4010,
+    NID_MIC:  0x02A1_9120,
+    NID_LINE: 0x0181_3130,
+}
+
+#: ``F00`` parameter values: ``PARAMS[nid][param]``; anything else reads 0.
+PARAMS = {
+    NID_ROOT: {0x00: VENDOR_ID, 0x02: REVISION_ID, 0x04: (NID_AFG << 16) | 1},
+    NID_AFG: {0x04: (NID_DAC_A << 16) | 7, 0x05: 0x01, 0x0A: PCM_CAPS, 0x0B: STREAM_FORMATS},
+    NID_DAC_A: {0x09: _WCAP_DAC, 0x0A: PCM_CAPS, 0x0B: STREAM_FORMATS, 0x12: AMP_CAPS},
+    NID_DAC_B: {0x09: _WCAP_DAC, 0x0A: PCM_CAPS, 0x0B: STREAM_FORMATS, 0x12: AMP_CAPS},
+    NID_ADC: {0x09: _WCAP_ADC, 0x0A: PCM_CAPS, 0x0B: STREAM_FORMATS, 0x0D: AMP_CAPS,
+              0x0E: len(CONNECTIONS[NID_ADC])},
+    NID_MIXER: {0x09: _WCAP_MIX, 0x0E: len(CONNECTIONS[NID_MIXER])},
+    # pin caps (0x0C): [5] input, [4] output, [3] headphone drive, [2] presence detect
+    NID_HP: {0x09: _WCAP_HP, 0x0C: 0x1C, 0x0E: len(CONNECTIONS[NID_HP]), 0x12: AMP_CAPS},
+    NID_MIC: {0x09: _WCAP_IN_PIN, 0x0C: 0x20},
+    NID_LINE: {0x09: _WCAP_IN_PIN, 0x0C: 0x20},
+}
+
+_PIN_CTL_RESET = {NID_HP: 0x40, NID_MIC: 0x20, NID_LINE: 0x20}   # out / in enabled
+_SAMPLE_MAX = (1 << 23) - 1
+_SAMPLE_MIN = -(1 << 23)
+
+
+class _Amp:
+    """One amplifier's registers (elaboration-time helper): 8 bits per channel, [7] mute,
+    [6:0] gain, the layout of the get-amp response."""
+
+    def __init__(self, nid, output, index, name):
+        self.nid, self.output, self.index = nid, output, index
+        self.left = Signal(8, init=AMP_0DB, name=f"{name}_l")
+        self.right = Signal(8, init=AMP_0DB, name=f"{name}_r")
+
+
+class Codec(wiring.Component):
+    """HDA-style codec on the slave end of the link (see the module docstring for the model).
+
+    Parameters
+    ----------
+    frame_clocks : int
+        Clocks per link frame; only validated (the link timing comes from the pins).
+    unsol_depth : int
+        Entries in the unsolicited response FIFO.
+
+    Members
+    -------
+    bclk, lrclk, sdo : In(1); sdi : Out(1)
+        Link pins (slave side).
+    cmd : In(stream.Signature(32)); resp : Out(stream.Signature(32))
+        Verbs and their responses, one each, in order.
+    unsol : Out(stream.Signature(32))
+        Unsolicited responses (jack changes).
+    dac_l, dac_r : Out(signed(24)); dac_valid : Out(1)
+        Mixer output, with a one-cycle pulse per output frame.
+    adc_l, adc_r : In(signed(24)); adc_strobe : Out(1)
+        Capture inputs; ``adc_strobe`` marks the cycle they are sampled in.
+    jack_sense : In(1)
+        Headphone jack presence, 1 = plugged.
+    """
+
+    def __init__(self, frame_clocks=256, unsol_depth=4):
+        try:
+            self.frame_clocks = check_frame_clocks(frame_clocks)
+            if not isinstance(unsol_depth, int) or unsol_depth < 1:
+                raise ValueError(f"unsol_depth must be a positive integer, not {unsol_depth!r}")
+        except ValueError:
+            self._MustUse__silence = True   # no "created but never used" warning on top
+            raise
+        self.unsol_depth = unsol_depth
+        super().__init__({
+            "bclk":       In(1),
+            "lrclk":      In(1),
+            "sdo":        In(1),
+            "sdi":        Out(1),
+            "cmd":        In(stream.Signature(32)),
+            "resp":       Out(stream.Signature(32)),
+            "unsol":      Out(stream.Signature(32)),
+            "dac_l":      Out(signed(24)),
+            "dac_r":      Out(signed(24)),
+            "dac_valid":  Out(1),
+            "adc_l":      In(signed(24)),
+            "adc_r":      In(signed(24)),
+            "adc_strobe": Out(1),
+            "jack_sense": In(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+
+        m.submodules.link = link = LinkSlave()
+        m.d.comb += [
+            link.bclk.eq(self.bclk),
+            link.lrclk.eq(self.lrclk),
+            link.sdo.eq(self.sdo),
+            self.sdi.eq(link.sdi),
+        ]
+
+        # ---- node state ----------------------------------------------------------------------
+        convs = (NID_DAC_A, NID_DAC_B, NID_ADC)
+        stream_ch = {n: Signal(8, name=f"stream_{n}") for n in convs}     # 706: [7:4] tag
+        fmt = {n: Signal(16, init=FMT_RESET, name=f"fmt_{n}") for n in convs}
+        amps = [
+            _Amp(NID_DAC_A, True, 0, "amp_dac_a"),
+            _Amp(NID_DAC_B, True, 0, "amp_dac_b"),
+            _Amp(NID_HP, True, 0, "amp_hp"),
+            _Amp(NID_ADC, False, 0, "amp_adc_mic"),
+            _Amp(NID_ADC, False, 1, "amp_adc_line"),
+        ]
+        amp_dac_a, amp_dac_b, amp_hp, amp_adc_mic, amp_adc_line = amps
+        adc_sel = Signal(1)
+        pin_ctl = {n: Signal(8, init=v, name=f"pin_ctl_{n}") for n, v in _PIN_CTL_RESET.items()}
+        unsol_en = Signal(8)
+        peak_l = Signal(23)
+        peak_r = Signal(23)
+        jack = Signal()
+        m.submodules.jack_sync = FFSynchronizer(self.jack_sense, jack)
+
+        # ---- verbs ---------------------------------------------------------------------------
+        word = self.cmd.payload
+        nid = word[20:28]
+        verb4, verb12 = word[16:20], word[8:20]
+        pl8, pl16 = word[0:8], word[0:16]
+        is_verb4 = (verb4 == 0x2) | (verb4 == 0x3) | (verb4 == 0xA) | (verb4 == 0xB)
+
+        m.d.comb += self.cmd.ready.eq(~self.resp.valid | self.resp.ready)
+        accept = self.cmd.valid & self.cmd.ready
+        do = Signal()            # perform the command's side effects this cycle
+        m.d.comb += do.eq(accept & (word[28:32] == 0))
+        answer = Signal(32)      # its response (0 unless a case below sets it)
+        peak_read = Signal()
+
+        with m.If(self.resp.valid & self.resp.ready):
+            m.d.sync += self.resp.valid.eq(0)
+        with m.If(accept):
+            m.d.sync += [self.resp.payload.eq(Mux(word[28:32] == 0, answer, 0)),
+                         self.resp.valid.eq(1)]
+
+        def node_reg(regs, on_set=None, set_value=lambda v: v):
+            """Get/set of a per-node 8-bit register: a Switch on the NID inside the verb case."""
+            with m.Switch(nid):
+                for n, reg in regs.items():
+                    with m.Case(n):
+                        if on_set is None:
+                            m.d.comb += answer.eq(reg)
+                        else:
+                            with m.If(do):
+                                m.d.sync += reg.eq(set_value(on_set))
+
+        with m.If(is_verb4):
+            with m.Switch(verb4):
+                with m.Case(0x2):
+                    with m.Switch(nid):
+                        for n in convs:
+                            with m.Case(n):
+                                with m.If(do):
+                                    m.d.sync += fmt[n].eq(pl16)
+                with m.Case(0xA):
+                    node_reg(fmt)
+                with m.Case(0x3):
+                    with m.Switch(nid):
+                        for n in {a.nid for a in amps}:
+                            with m.Case(n):
+                                for a in (a for a in amps if a.nid == n):
+                                    hit = pl16[15] if a.output else (pl16[14] &
+                                                                     (pl16[8:12] == a.index))
+                                    with m.If(do & hit & pl16[13]):
+                                        m.d.sync += a.left.eq(pl8)
+                                    with m.If(do & hit & pl16[12]):
+                                        m.d.sync += a.right.eq(pl8)
+                with m.Case(0xB):
+                    with m.Switch(nid):
+                        for n in {a.nid for a in amps}:
+                            with m.Case(n):
+                                for a in (a for a in amps if a.nid == n):
+                                    hit = pl16[15] if a.output else (~pl16[15] &
+                                                                     (pl16[0:4] == a.index))
+                                    with m.If(hit):
+                                        m.d.comb += answer.eq(Mux(pl16[13], a.left, a.right))
+        with m.Else():
+            with m.Switch(verb12):
+                with m.Case(0xF00):
+                    with m.Switch(nid):
+                        for n, params in PARAMS.items():
+                            with m.Case(n):
+                                with m.Switch(pl8):
+                                    for p, value in params.items():
+                                        with m.Case(p):
+                                            m.d.comb += answer.eq(value)
+                with m.Case(0xF02):
+                    with m.Switch(nid):
+                        for n, conns in CONNECTIONS.items():
+                            with m.Case(n):
+                                for base in range(0, len(conns), 4):
+                                    packed = sum(c << (8 * i)
+                                                 for i, c in enumerate(conns[base:base + 4]))
+                                    with m.If(pl8 == base):
+                                        m.d.comb += answer.eq(packed)
+                with m.Case(0x701):
+                    with m.If(do & (nid == NID_ADC) & (pl8 < len(CONNECTIONS[NID_ADC]))):
+                        m.d.sync += adc_sel.eq(pl8)
+                with m.Case(0xF01):
+                    node_reg({NID_ADC: adc_sel})
+                with m.Case(0x706):
+                    node_reg(stream_ch, pl8)
+                with m.Case(0xF06):
+                    node_reg(stream_ch)
+                with m.Case(0x707):
+                    node_reg(pin_ctl, pl8)
+                with m.Case(0xF07):
+                    node_reg(pin_ctl)
+                with m.Case(0x708):
+                    node_reg({NID_HP: unsol_en}, pl8, lambda v: v & 0xBF)
+                with m.Case(0xF08):
+                    node_reg({NID_HP: unsol_en})
+                with m.Case(0xF09):
+                    with m.If(nid == NID_HP):
+                        m.d.comb += answer.eq(jack << 31)
+                with m.Case(0xF1C):
+                    with m.Switch(nid):
+                        for n, value in CONFIG_DEFAULT.items():
+                            with m.Case(n):
+                                m.d.comb += answer.eq(value)
+                with m.Case(0xF80):
+                    with m.If(nid == NID_MIXER):
+                        m.d.comb += [answer.eq(Cat(peak_r[7:], peak_l[7:])),
+                                     peak_read.eq(do)]
+
+        # ---- DAC path ------------------------------------------------------------------------
+        frame = link.rx_slots
+        slots = [frame[SLOT_BITS * (SLOTS - 1 - i):][:SLOT_BITS] for i in range(SLOTS)]
+
+        def dac_input(nid):
+            """The DAC's (got_any, left, right) from this frame, lowest slot first."""
+            tag = stream_ch[nid][4:8]
+            mono = fmt[nid][0:4] == 0
+            got = Const(0)
+            left = right = Const(0, signed(24))
+            for s in reversed(slots):
+                match = (s[28:32] == tag) & (tag != 0)
+                sample = s[0:24].as_signed()
+                got = got | match
+                left = Mux(match & ~s[27], sample, left)
+                right = Mux(match & (s[27] | mono), sample, right)
+            return got, left, right
+
+        def mix(a, b):
+            total = Signal(signed(25))
+            m.d.comb += total.eq(a + b)
+            return Mux(total > _SAMPLE_MAX, _SAMPLE_MAX, Mux(total < _SAMPLE_MIN, _SAMPLE_MIN, total))
+
+        got_a, a_l, a_r = dac_input(NID_DAC_A)
+        got_b, b_l, b_r = dac_input(NID_DAC_B)
+        # An amp is muted by its bit 7; gain is not applied yet (see module docstring).
+        mix_l = Signal(signed(24))
+        mix_r = Signal(signed(24))
+        m.d.comb += [
+            mix_l.eq(mix(Mux(amp_dac_a.left[7], 0, a_l), Mux(amp_dac_b.left[7], 0, b_l))),
+            mix_r.eq(mix(Mux(amp_dac_a.right[7], 0, a_r), Mux(amp_dac_b.right[7], 0, b_r))),
+        ]
+        emit = link.rx_valid & (got_a | got_b)
+        m.d.sync += self.dac_valid.eq(emit)
+        with m.If(emit):
+            m.d.sync += [
+                self.dac_l.eq(Mux(amp_hp.left[7], 0, mix_l)),
+                self.dac_r.eq(Mux(amp_hp.right[7], 0, mix_r)),
+            ]
+
+        def magnitude(x):
+            # |x| saturated to 23 bits (|-2^23| would need 24)
+            return Mux(x == _SAMPLE_MIN, _SAMPLE_MAX, Mux(x < 0, -x, x)[:23])
+
+        for peak, x in ((peak_l, mix_l), (peak_r, mix_r)):
+            mag = Signal(23)
+            held = Mux(peak_read, 0, peak)
+            m.d.comb += mag.eq(magnitude(x))
+            with m.If(emit):
+                m.d.sync += peak.eq(Mux(mag > held, mag, held))
+            with m.Elif(peak_read):
+                m.d.sync += peak.eq(0)
+
+        # ---- ADC path ------------------------------------------------------------------------
+        adc_fmt = fmt[NID_ADC]
+        mult1 = adc_fmt[11:14] + 1
+        div1 = adc_fmt[8:11] + 1
+        rate_ok = ~adc_fmt[14] & (mult1 <= div1)       # 48 kHz family, at most 48 kHz
+        acc = Signal(4)                                # stays below DIV+1 <= 8
+        acc_next = Signal(5)
+        m.d.comb += acc_next.eq(acc + mult1)
+        take = rate_ok & (acc_next >= div1)
+        with m.If(do & is_verb4 & (verb4 == 0x2) & (nid == NID_ADC)):
+            m.d.sync += acc.eq(0)
+        with m.Elif(link.frame_start & rate_ok):
+            m.d.sync += acc.eq(Mux(take, acc_next - div1, acc_next))
+
+        adc_tag = stream_ch[NID_ADC][4:8]
+        m.d.comb += self.adc_strobe.eq(link.frame_start & take & (adc_tag != 0))
+        in_amp_l = Mux(adc_sel, amp_adc_line.left, amp_adc_mic.left)
+        in_amp_r = Mux(adc_sel, amp_adc_line.right, amp_adc_mic.right)
+        cap_l = Mux(in_amp_l[7], 0, self.adc_l)[:24]
+        cap_r = Mux(in_amp_r[7], 0, self.adc_r)[:24]
+        tx_slots = Signal(FRAME_BITS)
+        m.d.comb += link.tx_slots.eq(tx_slots)
+        with m.If(link.frame_start):
+            # the link latches the previous value in this same cycle: data goes out next frame
+            m.d.sync += tx_slots.eq(Mux(self.adc_strobe, Cat(
+                Const(0, 2 * SLOT_BITS),
+                cap_r, Const(0, 3), Const(1, 1), adc_tag,      # slot 1: right
+                cap_l, Const(0, 3), Const(0, 1), adc_tag,      # slot 0: left
+            ), 0))
+
+        # ---- unsolicited responses -----------------------------------------------------------
+        m.submodules.unsol_fifo = unsol_fifo = SyncFIFOBuffered(width=7, depth=self.unsol_depth)
+        jack_prev = Signal()
+        m.d.sync += jack_prev.eq(jack)
+        m.d.comb += [
+            unsol_fifo.w_data.eq(Cat(jack, unsol_en[0:6])),
+            unsol_fifo.w_en.eq(unsol_en[7] & (jack != jack_prev)),    # dropped when full
+            self.unsol.payload.eq(Cat(unsol_fifo.r_data[0], Const(0, 25), unsol_fifo.r_data[1:])),
+            self.unsol.valid.eq(unsol_fifo.r_rdy),
+            unsol_fifo.r_en.eq(self.unsol.ready),
+        ]
+
+        return m

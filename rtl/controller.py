@@ -1,0 +1,197 @@
+"""The HDA-style controller: register bank, stream engines, DMA arbiter, link master,
+immediate command interface, interrupts, wall clock and controller reset (CRST)."""
+
+from amaranth.hdl import Module, Signal, Cat, Const, ResetInserter
+from amaranth.lib import wiring, stream
+from amaranth.lib.wiring import In, Out
+
+from .axi import AXI4LiteSignature, AXI4Signature
+from .axil_slave import AXI4LiteToCSR
+from .axi_arbiter import AXI4Arbiter
+from .csr_bank import RegisterBank
+from .i2s_link import LinkMaster
+from .regmap import REGMAP, NUM_STREAMS, OUTPUT_STREAMS, INPUT_STREAMS, stream_reg
+from .stream_dma import StreamEngine
+
+__all__ = ["Controller", "frame_clocks_for"]
+
+LINK_RATE = 48000
+#: clocks from writing CRST=1 until the controller reads out of reset (a real handshake to poll)
+CRST_EXIT_CLOCKS = 16
+
+
+def frame_clocks_for(clk_hz):
+    """Clocks per 48 kHz link frame; the link needs 256 clocks per frame (bclk = clk/2)."""
+    if clk_hz % LINK_RATE or clk_hz // LINK_RATE < 256:
+        raise ValueError(f"clock {clk_hz} Hz is not a multiple of 48 kHz of at least "
+                         f"{256 * LINK_RATE} Hz (256 clocks per link frame)")
+    return clk_hz // LINK_RATE
+
+
+class Controller(wiring.Component):
+    """HDA-style audio controller with SD0 (capture) and SD1/SD2 (render).
+
+    The codec is reached through the serial link pins and the immediate-command streams
+    ``codec_cmd``/``codec_resp``; ``codec_reset`` is high while CRST holds the link in reset."""
+
+    def __init__(self, clk_hz=12_288_000, fifo_depth=64):
+        self.clk_hz = clk_hz
+        self.frame_clocks = frame_clocks_for(clk_hz)
+        self.fifo_depth = fifo_depth
+        super().__init__({
+            "s_axil": In(AXI4LiteSignature(16)),
+            "m_axi": Out(AXI4Signature(32, 32)),
+            "irq": Out(1),
+            "i2s_bclk": Out(1), "i2s_lrclk": Out(1), "i2s_dout": Out(1), "i2s_din": In(1),
+            "codec_cmd": Out(stream.Signature(32)),
+            "codec_resp": In(stream.Signature(32)),
+            "codec_reset": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.bank = bank = RegisterBank(REGMAP, addr_width=14)
+        m.submodules.axil = axil = AXI4LiteToCSR(16)
+        wiring.connect(m, wiring.flipped(self.s_axil), axil.axil)
+        wiring.connect(m, axil.csr, bank.bus)
+        r = bank.reg
+
+        # ---- controller reset (CRST) and wall clock ------------------------------------------------
+        crst = Signal()             # 1 = out of reset
+        leaving = Signal(range(CRST_EXIT_CLOCKS + 1))
+        gctl = r("GCTL").CRST
+        with m.If(gctl.w_stb & ~gctl.w_data):
+            m.d.sync += [crst.eq(0), leaving.eq(0)]
+        with m.Elif(gctl.w_stb & gctl.w_data & ~crst):
+            m.d.sync += leaving.eq(1)
+        with m.Elif(leaving != 0):
+            with m.If(leaving == CRST_EXIT_CLOCKS):
+                m.d.sync += [crst.eq(1), leaving.eq(0)]
+            with m.Else():
+                m.d.sync += leaving.eq(leaving + 1)
+        in_reset = Signal()
+        m.d.comb += [in_reset.eq(~crst), gctl.r_data.eq(crst), self.codec_reset.eq(in_reset)]
+        # the codec answers the first link frames after reset: it is present
+        crst_prev = Signal()
+        m.d.sync += crst_prev.eq(crst)
+        m.d.comb += r("STATESTS").SDIWAKE.set.eq(crst & ~crst_prev)
+
+        wallclk = Signal(32)        # not reset by CRST
+        m.d.sync += wallclk.eq(wallclk + 1)
+        m.d.comb += r("WALLCLK").COUNT.r_data.eq(wallclk)
+
+        # ---- constant and capability fields -----------------------------------------------------
+        constant = {"GCAP", "VMIN", "VMAJ", "DPUBASE"} | {stream_reg("BDPU", n)
+                                                          for n in range(NUM_STREAMS)}
+        for name in constant:
+            for f in REGMAP[name].fields:
+                m.d.comb += getattr(r(name), f.name).r_data.eq(f.reset)
+
+        # ---- stream engines and the DMA arbiter (held in reset while CRST is 0) ----------------
+        m.submodules.arbiter = arbiter = AXI4Arbiter(NUM_STREAMS)
+        wiring.connect(m, arbiter.bus, wiring.flipped(self.m_axi))
+        engines = {}
+        for n in range(NUM_STREAMS):
+            eng = StreamEngine(n, output=n in OUTPUT_STREAMS, fifo_depth=self.fifo_depth)
+            m.submodules[f"sd{n}"] = ResetInserter(in_reset)(eng)
+            engines[n] = eng
+            wiring.connect(m, eng.bus, arbiter.client(n))
+            self._wire_stream_registers(m, r, n, eng)
+        m.d.comb += bank.clear.eq(Cat(*[
+            in_reset | (engines[int(g[2:])].srst_r if g.startswith("sd") else 0)
+            for g in bank.groups]))
+
+        # ---- DMA position buffer base -----------------------------------------------------------
+        for eng in engines.values():
+            m.d.comb += [eng.dpl_enable.eq(r("DPLBASE").ENABLE.data),
+                         eng.dpl_base.eq(r("DPLBASE").BASE.data)]
+
+        # ---- link ----------------------------------------------------------------------------------
+        m.submodules.link = link = ResetInserter(in_reset)(LinkMaster(self.frame_clocks))
+        m.d.comb += [link.enable.eq(crst), self.i2s_bclk.eq(link.bclk),
+                     self.i2s_lrclk.eq(link.lrclk), self.i2s_dout.eq(link.dout),
+                     link.din.eq(self.i2s_din)]
+        slots = []
+        for n in OUTPUT_STREAMS:
+            eng = engines[n]
+            m.d.comb += eng.frame_tick.eq(link.frame_tick)
+            for chan, sample in ((0, eng.tx_l), (1, eng.tx_r)):
+                word = Signal(32, name=f"sd{n}_slot{chan}")
+                with m.If(eng.tx_valid):
+                    m.d.comb += word.eq(Cat(sample, Const(0, 3), Const(chan, 1), eng.strm))
+                slots.append(word)
+        # slot 0 is the most significant word of the frame
+        m.d.comb += link.tx_slots.eq(Cat(*reversed(slots)))
+        for n in INPUT_STREAMS:
+            eng = engines[n]
+            left, right = link.rx_slots[96:128], link.rx_slots[64:96]
+            m.d.comb += [eng.frame_tick.eq(link.frame_tick), eng.rx_valid.eq(link.rx_valid),
+                         eng.rx_tag.eq(left[28:32]), eng.rx_l.eq(left[0:24]),
+                         eng.rx_r.eq(right[0:24])]
+
+        # ---- immediate command interface ------------------------------------------------------------
+        icb = r("ICS").ICB
+        busy = Signal()
+        sent = Signal()
+        with m.If(in_reset):
+            m.d.sync += [busy.eq(0), sent.eq(0)]
+        with m.Elif(~busy):
+            with m.If(icb.w_stb & icb.w_data):
+                m.d.sync += [busy.eq(1), sent.eq(0)]
+        with m.Else():
+            m.d.comb += [self.codec_cmd.payload.eq(r("ICOI").VERB.data),
+                         self.codec_cmd.valid.eq(~sent)]
+            with m.If(self.codec_cmd.valid & self.codec_cmd.ready):
+                m.d.sync += sent.eq(1)
+            m.d.comb += self.codec_resp.ready.eq(sent)
+            with m.If(sent & self.codec_resp.valid):
+                m.d.sync += [busy.eq(0), r("IRII").RESP.r_data.eq(self.codec_resp.payload)]
+                m.d.comb += r("ICS").IRV.set.eq(1)
+        m.d.comb += icb.r_data.eq(busy)
+
+        # ---- interrupts ----------------------------------------------------------------------------
+        intctl, intsts = r("INTCTL"), r("INTSTS")
+        pending = []
+        for n in range(NUM_STREAMS):
+            ctl, sts = r(stream_reg("CTL", n)), r(stream_reg("STS", n))
+            sis = Signal(name=f"sis{n}")
+            m.d.comb += sis.eq((sts.BCIS.data & ctl.IOCE.data) | (sts.FIFOE.data & ctl.FEIE.data)
+                               | (sts.DESE.data & ctl.DEIE.data)
+                               | (sts.LVBCI.data & ctl.LVBIE.data))
+            m.d.comb += getattr(intsts, f"SIS{n}").r_data.eq(sis)
+            pending.append(sis & getattr(intctl, f"SIE{n}").data)
+        mis, cis = Const(0), Const(0)   # MIDI and unsolicited responses arrive in later blocks
+        m.d.comb += [intsts.MIS.r_data.eq(mis), intsts.CIS.r_data.eq(cis)]
+        gis = Signal()
+        m.d.comb += [gis.eq(Cat(*pending).any() | (mis & intctl.MIE.data)
+                            | (cis & intctl.CIE.data)),
+                     intsts.GIS.r_data.eq(gis)]
+        m.d.sync += self.irq.eq(gis & intctl.GIE.data)
+        return m
+
+    @staticmethod
+    def _wire_stream_registers(m, r, n, eng):
+        ctl, sts, fmt = r(stream_reg("CTL", n)), r(stream_reg("STS", n)), r(stream_reg("FMT", n))
+        mode = r(stream_reg("MODE", n))
+        m.d.comb += [
+            eng.srst_w_stb.eq(ctl.SRST.w_stb), eng.srst_w_data.eq(ctl.SRST.w_data),
+            ctl.SRST.r_data.eq(eng.srst_r),
+            eng.run_w_stb.eq(ctl.RUN.w_stb), eng.run_w_data.eq(ctl.RUN.w_data),
+            ctl.RUN.r_data.eq(eng.run_r),
+            eng.strm.eq(ctl.STRM.data),
+            sts.BCIS.set.eq(eng.bcis_set), sts.FIFOE.set.eq(eng.fifoe_set),
+            sts.DESE.set.eq(eng.dese_set), sts.LVBCI.set.eq(eng.lvbci_set),
+            sts.FIFORDY.r_data.eq(eng.fifordy),
+            r(stream_reg("LPIB", n)).LPIB.r_data.eq(eng.lpib),
+            eng.cbl.eq(r(stream_reg("CBL", n)).CBL.data),
+            eng.lvi.eq(r(stream_reg("LVI", n)).LVI.data),
+            r(stream_reg("FIFOS", n)).FIFOS.r_data.eq(eng.fifos),
+            eng.fmt.eq(Cat(fmt.CHAN.data, fmt.BITS.data, Const(0, 1), fmt.DIV.data,
+                           fmt.MULT.data, fmt.BASE.data, Const(0, 1))),
+            eng.fmt_w_stb.eq(fmt.w_stb),
+            eng.bdpl.eq(r(stream_reg("BDPL", n)).BASE.data),
+            eng.queue.eq(mode.QUEUE.data), eng.zero.eq(mode.ZERO.data),
+            r(stream_reg("CIV", n)).CIV.r_data.eq(eng.civ),
+            r(stream_reg("PICB", n)).PICB.r_data.eq(eng.picb),
+            r(stream_reg("XRUN", n)).XRUN.r_data.eq(eng.xrun),
+        ]

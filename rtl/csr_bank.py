@@ -1,0 +1,166 @@
+"""Register bank elaborated from the register-map definition (:mod:`rtl.regmap`).
+
+Each field becomes a small port bundle according to its access type, in the style of
+amaranth-soc's ``csr.reg``:
+
+=========  ========================================================================
+``R``      ``r_data`` (In): value read
+``RW``     ``data`` (Out): stored value
+``RW1C``   ``data`` (Out), ``set`` (In): hardware sets bits, writing 1 clears them
+``RWA``    ``w_data``/``w_stb`` (Out): the write request; ``r_data`` (In): value read
+=========  ========================================================================
+
+Every register also has ``w_stb`` and ``r_stb`` (Out) pulses for side effects such as pops on
+read. Byte strobes are honoured: only the bytes enabled in ``w_strb`` change.
+"""
+
+from amaranth.hdl import Module, Signal, Cat, Const
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .regmap import REGMAP
+
+__all__ = ["CSRBusSignature", "RegisterBank"]
+
+
+class CSRBusSignature(wiring.Signature):
+    """Simple register bus, initiator side: word ``addr``; read data one cycle after ``r_stb``."""
+
+    def __init__(self, addr_width):
+        self.addr_width = addr_width
+        super().__init__({
+            "addr": Out(addr_width),
+            "r_stb": Out(1),
+            "r_data": In(32),
+            "w_stb": Out(1),
+            "w_data": Out(32),
+            "w_strb": Out(4),
+        })
+
+
+def _field_signature(f):
+    if f.access == "R":
+        return wiring.Signature({"r_data": In(f.width)})
+    if f.access == "RW":
+        return wiring.Signature({"data": Out(f.width, init=f.reset)})
+    if f.access == "RW1C":
+        return wiring.Signature({"data": Out(f.width, init=f.reset), "set": In(f.width)})
+    return wiring.Signature({"r_data": In(f.width), "w_data": Out(f.width), "w_stb": Out(1)})
+
+
+def _register_signature(reg):
+    members = {f.name: Out(_field_signature(f)) for f in reg.fields}
+    members["w_stb"] = Out(1)
+    members["r_stb"] = Out(1)
+    return wiring.Signature(members)
+
+
+class RegisterBank(wiring.Component):
+    """All registers of ``regmap`` behind one :class:`CSRBusSignature` target port.
+
+    ``clear`` has one bit per register group (``groups``): while a bit is high, the storage of
+    that group's fields returns to its reset value (CRST and SRST)."""
+
+    def __init__(self, regmap=REGMAP, addr_width=14):
+        self.regmap = regmap
+        self.groups = tuple(dict.fromkeys(r.group for r in regmap))
+        self._regs = [r for r in regmap if r.alias_of is None]
+        super().__init__({
+            "bus": In(CSRBusSignature(addr_width)),
+            "clear": In(len(self.groups)),
+            "fields": Out(wiring.Signature({r.name: Out(_register_signature(r))
+                                            for r in self._regs})),
+        })
+
+    def reg(self, name):
+        """The port bundle of register ``name``."""
+        return getattr(self.fields, name)
+
+    def elaborate(self, platform):
+        m = Module()
+        bus = self.bus
+        read_value = {}
+
+        for reg in self._regs:
+            port = self.reg(reg.name)
+            word = reg.offset >> 2
+            lane = reg.offset & 3
+            hit = Signal(name=f"{reg.name}_hit")
+            m.d.comb += hit.eq(bus.addr == word)
+            # bytes of this register enabled by the write strobe
+            strobes = bus.w_strb[lane:lane + reg.size]
+            written = Signal(name=f"{reg.name}_written")
+            m.d.comb += [
+                written.eq(bus.w_stb & hit & strobes.any()),
+                port.w_stb.eq(written),
+                port.r_stb.eq(bus.r_stb & hit),
+            ]
+            wdata = bus.w_data[8 * lane:8 * lane + reg.width]
+            wmask = Cat(*[strobes[b // 8] for b in range(reg.width)])
+            cleared = self.clear[self.groups.index(reg.group)]
+            parts = []
+            for f in reg.fields:
+                fp = getattr(port, f.name)
+                fw = wdata[f.lsb:f.lsb + f.width]
+                fm = wmask[f.lsb:f.lsb + f.width]
+                if f.access == "R":
+                    parts.append((f, fp.r_data))
+                elif f.access == "RW":
+                    with m.If(cleared):
+                        m.d.sync += fp.data.eq(f.reset)
+                    with m.Elif(written):
+                        m.d.sync += fp.data.eq((fp.data & ~fm) | (fw & fm))
+                    parts.append((f, fp.data))
+                elif f.access == "RW1C":
+                    with m.If(cleared):
+                        m.d.sync += fp.data.eq(f.reset)
+                    with m.Else():
+                        clr = Signal(f.width, name=f"{reg.name}_{f.name}_clr")
+                        m.d.comb += clr.eq(Const(0, f.width))
+                        with m.If(written):
+                            m.d.comb += clr.eq(fw & fm)
+                        m.d.sync += fp.data.eq((fp.data & ~clr) | fp.set)
+                    parts.append((f, fp.data))
+                else:  # RWA
+                    m.d.comb += [
+                        fp.w_data.eq(fw),
+                        fp.w_stb.eq(written & fm.any()),
+                    ]
+                    parts.append((f, fp.r_data))
+            read_value[reg.name] = self._fields_value(reg, parts)
+
+        # read mux: assemble every word from the registers (and aliases) that live in it
+        with m.If(bus.r_stb):
+            m.d.sync += bus.r_data.eq(0)
+            with m.Switch(bus.addr):
+                for word_offset, regs in self.regmap.words().items():
+                    with m.Case(word_offset >> 2):
+                        m.d.sync += bus.r_data.eq(self._word(regs, read_value))
+        return m
+
+    @staticmethod
+    def _fields_value(reg, parts):
+        pieces, pos = [], 0
+        for f, sig in sorted(parts, key=lambda p: p[0].lsb):
+            if f.lsb > pos:
+                pieces.append(Const(0, f.lsb - pos))
+            pieces.append(sig)
+            pos = f.lsb + f.width
+        if pos < reg.width:
+            pieces.append(Const(0, reg.width - pos))
+        return Cat(*pieces)
+
+    @staticmethod
+    def _word(regs, read_value):
+        # a full Cat (gaps as constants) rather than slice assignments: simulators such as
+        # Icarus never evaluate the constant-only processes that slices would leave behind
+        parts, pos = [], 0
+        for reg in sorted(regs, key=lambda r: r.offset):
+            lane = 8 * (reg.offset & 3)
+            if lane > pos:
+                parts.append(Const(0, lane - pos))
+            parts.append(read_value[reg.alias_of or reg.name])
+            pos = lane + reg.width
+        if pos < 32:
+            parts.append(Const(0, 32 - pos))
+        return Cat(*parts)

@@ -1,0 +1,53 @@
+"""Byte-granular realignment buffer between bus words and audio frames."""
+
+from amaranth.hdl import Module, Signal, Array, Const
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["ByteRealigner"]
+
+
+class ByteRealigner(wiring.Component):
+    """A small byte queue: push 0-4 bytes (``i_count``, LSB first) per cycle, take up to
+    ``max_take`` bytes from ``o_data`` (oldest byte in bits [7:0]).
+
+    It lets DMA beats that start or end mid-word (byte-granular BDL entries) feed frames of
+    2, 4 or 8 bytes, and frames feed beats, without any alignment rule on addresses."""
+
+    def __init__(self, capacity=12, max_take=8):
+        if capacity < max_take or capacity < 8:
+            raise ValueError(f"realigner capacity {capacity} must be >= max(8, max_take "
+                             f"{max_take})")
+        self.capacity = capacity
+        self.max_take = max_take
+        super().__init__({
+            "i_data": In(32), "i_count": In(3), "i_valid": In(1), "i_ready": Out(1),
+            "o_data": Out(8 * max_take), "o_level": Out(range(capacity + 1)),
+            "o_take": In(range(max_take + 1)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        buf = Signal(8 * self.capacity)
+        level = Signal(range(self.capacity + 1))
+        masks = Array(Const((1 << (8 * k)) - 1, 32) for k in range(5))
+
+        after_buf = Signal.like(buf)
+        after_level = Signal.like(level)
+        push = Signal()
+        m.d.comb += [
+            self.o_data.eq(buf),
+            self.o_level.eq(level),
+            self.i_ready.eq(level <= self.capacity - 4),
+            push.eq(self.i_valid & self.i_ready),
+            after_buf.eq(buf >> (self.o_take * 8)),
+            after_level.eq(level - self.o_take),
+        ]
+        with m.If(push):
+            m.d.sync += [
+                buf.eq(after_buf | ((self.i_data & masks[self.i_count]) << (after_level * 8))),
+                level.eq(after_level + self.i_count),
+            ]
+        with m.Else():
+            m.d.sync += [buf.eq(after_buf), level.eq(after_level)]
+        return m

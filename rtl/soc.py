@@ -1,0 +1,107 @@
+"""Top levels: ``audio_soc`` (controller + codec) and ``controller`` (I2S pins for an external
+codec), with flat port names in cocotbext-axi style (``s_axil_awaddr``, ``m_axi_rdata``...)."""
+
+from amaranth.hdl import Module, ResetInserter
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out, Flow
+
+from .codec import Codec
+from .controller import Controller
+
+__all__ = ["AudioSoC", "ControllerTop", "flat_members"]
+
+
+def flat_members(prefix, interface):
+    """Flatten an interface into ``{prefix_name: In/Out(shape)}`` with the directions it has
+    on the component that owns it."""
+    return {f"{prefix}_{name}": (Out if sub.flow == Flow.Out else In)(sub.shape)
+            for name, sub in interface.signature.members.items()}
+
+
+class _FlatTop(wiring.Component):
+    """A component whose AXI buses are exposed as flat, prefixed ports."""
+
+    def _bind(self, m, controller):
+        for prefix in ("s_axil", "m_axi"):
+            bus = getattr(controller, prefix)
+            for name, sub in bus.signature.members.items():
+                flat, port = getattr(self, f"{prefix}_{name}"), getattr(bus, name)
+                if sub.flow == Flow.Out:
+                    m.d.comb += flat.eq(port)
+                else:
+                    m.d.comb += port.eq(flat)
+        m.d.comb += self.irq.eq(controller.irq)
+
+
+def _bus_ports(controller):
+    return {**flat_members("s_axil", controller.s_axil),
+            **flat_members("m_axi", controller.m_axi),
+            "irq": Out(1)}
+
+
+class AudioSoC(_FlatTop):
+    """Controller and codec joined by the serial link: the ``audio_soc`` Verilog top."""
+
+    def __init__(self, clk_hz=12_288_000):
+        self.clk_hz = clk_hz
+        self.controller = Controller(clk_hz)
+        super().__init__({
+            **_bus_ports(self.controller),
+            "dac_l": Out(24), "dac_r": Out(24), "dac_valid": Out(1),
+            "adc_l": In(24), "adc_r": In(24), "adc_strobe": Out(1),
+            "jack_sense": In(1),
+            "midi_tx": Out(1, init=1), "midi_rx": In(1, init=1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        ctl = self.controller
+        m.submodules.controller = ctl
+        m.submodules.codec = codec = ResetInserter(ctl.codec_reset)(Codec())
+        self._bind(m, ctl)
+        wiring.connect(m, ctl.codec_cmd, codec.cmd)
+        wiring.connect(m, codec.resp, ctl.codec_resp)
+        m.d.comb += [
+            codec.bclk.eq(ctl.i2s_bclk), codec.lrclk.eq(ctl.i2s_lrclk),
+            codec.sdo.eq(ctl.i2s_dout), ctl.i2s_din.eq(codec.sdi),
+            self.dac_l.eq(codec.dac_l), self.dac_r.eq(codec.dac_r),
+            self.dac_valid.eq(codec.dac_valid),
+            codec.adc_l.eq(self.adc_l), codec.adc_r.eq(self.adc_r),
+            self.adc_strobe.eq(codec.adc_strobe),
+            codec.jack_sense.eq(self.jack_sense),
+            codec.unsol.ready.eq(0),    # unsolicited responses are wired in a later block
+            self.midi_tx.eq(1),         # the MIDI UART is a later block: the line idles high
+        ]
+        return m
+
+
+class ControllerTop(_FlatTop):
+    """The controller alone with I2S pins and the codec command streams as ports, for boards
+    with an external codec chip: the ``controller`` Verilog top."""
+
+    def __init__(self, clk_hz=12_288_000):
+        self.clk_hz = clk_hz
+        self.controller = Controller(clk_hz)
+        super().__init__({
+            **_bus_ports(self.controller),
+            "i2s_bclk": Out(1), "i2s_lrclk": Out(1), "i2s_dout": Out(1), "i2s_din": In(1),
+            "codec_cmd_data": Out(32), "codec_cmd_valid": Out(1), "codec_cmd_ready": In(1),
+            "codec_resp_data": In(32), "codec_resp_valid": In(1), "codec_resp_ready": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        ctl = self.controller
+        m.submodules.controller = ctl
+        self._bind(m, ctl)
+        m.d.comb += [
+            self.i2s_bclk.eq(ctl.i2s_bclk), self.i2s_lrclk.eq(ctl.i2s_lrclk),
+            self.i2s_dout.eq(ctl.i2s_dout), ctl.i2s_din.eq(self.i2s_din),
+            self.codec_cmd_data.eq(ctl.codec_cmd.payload),
+            self.codec_cmd_valid.eq(ctl.codec_cmd.valid),
+            ctl.codec_cmd.ready.eq(self.codec_cmd_ready),
+            ctl.codec_resp.payload.eq(self.codec_resp_data),
+            ctl.codec_resp.valid.eq(self.codec_resp_valid),
+            self.codec_resp_ready.eq(ctl.codec_resp.ready),
+        ]
+        return m
