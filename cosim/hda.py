@@ -148,8 +148,11 @@ class HdaController:
         return REGMAP[stream_reg("STS", n)].decode(await self.regs.read(stream_reg("STS", n)))
 
     async def clear_status(self, n, **bits):
+        """Write 1 to clear STS bits, then read STS back: the read flushes the posted write,
+        so the (registered) interrupt line has dropped when this returns."""
         sts = REGMAP[stream_reg("STS", n)]
         await self.regs.write(sts.name, sts.encode(**bits))
+        return sts.decode(await self.regs.read(sts.name))
 
     @staticmethod
     def frame_bytes(fmt):

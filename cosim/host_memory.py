@@ -114,6 +114,7 @@ class HostMemory:
             ch = self.channel(name)
             if generator_factory is None:
                 ch.clear_pause_generator()
+                ch.pause = False       # clearing the generator leaves its last value in place
             else:
                 ch.set_pause_generator(generator_factory())
 

@@ -7,6 +7,7 @@ shared ``RisingEdge`` trigger of the signal.
 from __future__ import annotations
 
 import inspect
+import math
 from typing import Any, Callable
 
 import cocotb
@@ -50,7 +51,7 @@ class InterruptLine:
         if timeout_ns is None:
             await self._edge
         else:
-            await with_timeout(self._edge, timeout_ns, "ns")
+            await with_timeout(self._edge, int(math.ceil(timeout_ns)), "ns")
 
     async def wait_edge(self) -> None:
         """Return on the next rising edge, even if the line is high now."""

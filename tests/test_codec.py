@@ -78,7 +78,7 @@ async def play(ctx, dut, frames, tail=DAC_LATENCY + 4):
     todo = list(frames)
     ticks, out = [], []
     cyc = 0
-    while todo or cyc < ticks[-1] + tail:
+    while todo or cyc < ticks[len(frames) - 1] + tail:
         if ctx.get(master.frame_tick):
             ctx.set(master.tx_slots, pack_frame(todo.pop(0)) if todo else 0)
             ticks.append(cyc)
@@ -268,17 +268,22 @@ async def capture(ctx, dut, frames):
     strobes, received = [], []
     frame = -1
     n = 0
+    since_tick = 0
     while True:
+        since_tick += 1
         if ctx.get(master.frame_tick):
             frame += 1
+            since_tick = 0
             if frame > frames:
                 break
         n += 1
         ctx.set(codec.adc_l, (n * 7919) % (1 << 23) - (1 << 22))
         ctx.set(codec.adc_r, -((n * 104729) % (1 << 22)))
         if ctx.get(codec.adc_strobe):
+            assert since_tick == 1                   # the link's frame-start cycle
             strobes.append((frame, ctx.get(codec.adc_l), ctx.get(codec.adc_r)))
         if ctx.get(master.rx_valid):
+            assert since_tick == 3                   # 259 clocks after the previous tick
             received.append((frame, unpack_frame(ctx.get(master.rx_slots))))
         await ctx.tick()
     ctx.set(master.enable, 0)
@@ -293,7 +298,7 @@ def test_adc_48k():
         assert all(s == [0, 0, 0, 0] for _, s in received)
         await send(ctx, c, v12(NID_ADC, 0x706, 0x30))
         strobes, received = await capture(ctx, dut, 6)
-        assert [f for f, _, _ in strobes] == list(range(6))
+        assert [f for f, _, _ in strobes] == list(range(7))
         got = {f: s for f, s in received}
         for f, left, right in strobes:
             if f + 2 in got:   # sampled in frame f, sent in f+1, in rx_slots early in f+2

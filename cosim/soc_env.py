@@ -1,0 +1,43 @@
+"""The simulated machine around audio_soc: host memory and page allocator, register window,
+interrupt line, speaker and microphone, and the register-level controller programming."""
+
+import random
+
+from cocotb.triggers import RisingEdge, Timer
+
+from .analog import Microphone, Speaker
+from .hda import HdaController
+from .host_memory import HostMemory, PageAllocator
+from .irq import InterruptLine
+from .regwindow import RegisterWindow
+
+__all__ = ["SocEnv", "FRAME_NS"]
+
+#: one 48 kHz link frame
+FRAME_NS = 1e9 / 48000
+
+
+class SocEnv:
+    """Everything a host needs to drive the device, attached to the cocotb ``dut``."""
+
+    def __init__(self, dut, memory_size=16 << 20, seed=1):
+        self.dut = dut
+        self.rng = random.Random(seed)
+        self.mem = HostMemory(memory_size, dut=dut)
+        self.alloc = PageAllocator(memory_size, seed=seed)
+        self.regs = RegisterWindow(dut)
+        self.irq = InterruptLine(dut.irq)
+        self.hda = HdaController(self.regs, self.mem, self.alloc)
+        self.speaker = Speaker(dut)
+        self.mic = Microphone(dut)
+
+    async def start(self):
+        """Wait for the testbench's power-on reset to end, then bring the controller up."""
+        await RisingEdge(self.dut.clk)
+        while self.dut.rst.value:
+            await RisingEdge(self.dut.clk)
+        await self.hda.reset()
+
+    async def frames(self, n):
+        """Let ``n`` link frames of simulated time pass."""
+        await Timer(int(n * FRAME_NS), "ns")
