@@ -8,7 +8,8 @@ The wrapper (module ``tb``) owns the clock and the reset, so no Python runs per 
   the period 81.380 ns (12.288031 MHz, +2.5 ppm).
 - ``rst`` is high from time 0 and falls at the falling clock edge after the
   :data:`RESET_CYCLES`-th rising edge: the DUT sees exactly 16 clock edges in reset, and Python
-  reads ``rst == 1`` at ``RisingEdge(clk)`` 1..16 and 0 from the 17th, on both simulators.
+  reads ``rst == 1`` at ``RisingEdge(clk)`` 1..16 and 0 from the 17th, on both simulators. The
+  clock process itself counts the edges, so the order against the input hand-over is fixed.
 - Every other DUT input gets a reg of the same name, initialised at time 0 (``midi_rx`` idles high,
   everything else 0); Python (cocotbext-axi, device models) drives them afterwards. A value Python
   writes at time 0, before any await, wins over the initialisation on both simulators.
@@ -19,9 +20,12 @@ go: with a clock made in HDL, a VPI value-change callback on ``clk`` runs only a
 have already taken the edge, so cocotb would see post-edge values at ``RisingEdge(clk)`` (Icarus
 shows pre-edge values), and cocotbext-axi misses handshakes. So the DUT is clocked by
 ``clk__dut``, a copy of ``clk`` delayed by :data:`SKEW_CLK_PS`, and each input port is fed by
-``<name>__dut``, a copy of the Python-visible reg delayed by :data:`SKEW_IN_PS`. On both simulators
-Python then sees pre-edge values at ``RisingEdge(clk)``, and whatever it drives there reaches the
-DUT at the next edge: the usual cocotb contract. In waves, DUT-side changes appear 1-2 ps after the
+``<name>__dut``, a copy of the Python-visible reg taken at every falling clock edge. On both
+simulators Python then sees pre-edge values at ``RisingEdge(clk)``, and whatever it drives there
+reaches the DUT at the next edge: the usual cocotb contract (a write made in the second half of a
+cycle reaches the DUT one edge later). One process does all of it: Verilator re-evaluates the
+design's logic at every time step with activity, so the wrapper has only three per cycle (clock
+rise, DUT clock rise, fall + hand-over). In waves, DUT-side changes appear 1 ps after the
 Python-visible edge.
 
 Verilator only exposes signals to VPI (and so to cocotb) that are public. Instead of the global
@@ -43,10 +47,8 @@ RESET_CYCLES = 16
 INPUT_DEFAULTS = {"midi_rx": 1}
 
 _DIRECTIONS = ("input", "output")
-#: The DUT's clock edge lags the Python-visible clock edge by this much (ps) ...
+#: The DUT's clock edge lags the Python-visible clock edge by this much (ps).
 SKEW_CLK_PS = 1
-#: ... and DUT inputs lag the wrapper regs Python writes by this much (ps), i.e. until after it.
-SKEW_IN_PS = 2
 
 
 def half_period_ps(clk_hz: float) -> int:
@@ -110,9 +112,8 @@ def wrapper_verilog(dut_module: str, ports, clk_hz: float, *, clock: str = "clk"
         f"module {tb_name};",
         f"  // clock: {clk_hz} Hz requested, half period {half} ps, period {2 * half} ps",
         f"  // The DUT's clock edge comes {SKEW_CLK_PS} ps after the edge of `{clock}` that Python",
-        f"  // sees, and every input reaches the DUT {SKEW_IN_PS} ps after Python (or this wrapper)",
-        "  // writes it: Python samples pre-edge values at RisingEdge and what it drives is seen by",
-        "  // the DUT at the next edge, on every simulator.",
+        "  // sees, and inputs are handed to the DUT at the falling edge: Python samples pre-edge",
+        "  // values at RisingEdge and what it drives is seen by the DUT at the next edge.",
     ]
     for name, direction, width in ports:
         if direction == "output":
@@ -141,22 +142,27 @@ def wrapper_verilog(dut_module: str, ports, clk_hz: float, *, clock: str = "clk"
             lines.append(f"    {inner[name]} = {width}'d{value};")
     lines.append("  end")
     lines.append("")
-    # One process makes both clocks and hands the inputs over to the DUT: per-input
-    # `always @(x) x__dut <= #d x` processes cost Verilator's trigger scheduler about a third
-    # of the simulation time; this costs one resumption per half period.
-    copies = " ".join(f"{inner[n]} = {n};" for n, d, _ in ports
+    # The timed process only makes the two clocks. The inputs reach the DUT through a flop
+    # stage clocked with it: at DUT edge k, NBA semantics give the DUT what Python wrote at
+    # RisingEdge(clk) k-1. Verilator re-evaluates the design's logic in every time step in
+    # which something it reads changed, so with inputs and DUT flops in one step it runs once
+    # per clock (per-input `always @(x) x__dut <= #d x` processes ran it four times and cost
+    # the trigger scheduler another third).
+    copies = " ".join(f"{inner[n]} <= {n};" for n, d, _ in ports
                       if d == "input" and n != clock)
     lines.append("  always begin")
     lines.append(f"    #({_ns(half)}) {clock} = 1'b1;")
     lines.append(f"    #({_ns(SKEW_CLK_PS)}) {inner[clock]} = 1'b1;")
-    lines.append(f"    #({_ns(SKEW_IN_PS - SKEW_CLK_PS)}) {copies}")
-    lines.append(f"    #({_ns(half - SKEW_IN_PS)}) {clock} = 1'b0; {inner[clock]} = 1'b0;")
-    lines.append(f"    {copies}")
+    lines.append(f"    #({_ns(half - SKEW_CLK_PS)}) {clock} = 1'b0; {inner[clock]} = 1'b0;")
     lines.append("  end")
     lines.append("")
-    lines.append("  initial begin")
-    lines.append(f"    repeat ({int(reset_cycles)}) @(posedge {clock});")
-    lines.append(f"    @(negedge {clock}) {reset} = 1'b0;")
+    lines.append("  integer reset_count = 0;")
+    lines.append(f"  always @(posedge {inner[clock]}) begin")
+    lines.append(f"    if (reset_count < {int(reset_cycles)}) begin")
+    lines.append("      reset_count = reset_count + 1;")
+    lines.append(f"      if (reset_count == {int(reset_cycles)}) {reset} = 1'b0;")
+    lines.append("    end")
+    lines.append(f"    {copies}")
     lines.append("  end")
     if dump:
         lines.append("")
