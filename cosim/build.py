@@ -144,8 +144,8 @@ class Design:
 def soc_design(top: str = "audio_soc", clk_hz: float = DEFAULT_CLK_HZ) -> Design:
     """The project's own design, elaborated by :mod:`rtl.export` (imported lazily)."""
     from rtl import export
-    return Design(top=top, verilog=export.verilog_text(top=top, clk_hz=clk_hz),
-                  ports=tuple(export.top_ports(top=top, clk_hz=clk_hz)), clk_hz=clk_hz)
+    text, ports = export.verilog_and_ports(top=top, clk_hz=clk_hz)
+    return Design(top=top, verilog=text, ports=tuple(ports), clk_hz=clk_hz)
 
 
 # --------------------------------------------------------------------------------------------
@@ -375,6 +375,8 @@ def run(build_result: BuildResult, test_module: str, testcase=None, test_dir=Non
     env = {k: str(v) for k, v in (extra_env or {}).items()}
     test_args: list[str] = []
     plus = list(plusargs)
+    # the wrapper's speaker records the DAC frames here (see cosim.wrapper, cosim.analog)
+    plus.append(f"+pcsim_dac={test_dir / 'dac.txt'}")
     waves = False
     if waves_file is not None:
         waves_file = Path(waves_file).resolve()

@@ -92,7 +92,8 @@ class HostMemory:
         """Answer the DUT's AXI4 master port ``<prefix>_*``; returns the ``AxiSlave``."""
         from cocotbext.axi import AxiBus, AxiSlave
         clk = dut.clk if clk is None else clk
-        rst = dut.rst if rst is None else rst
+        # no reset watcher unless asked for: each costs a value-change callback that the
+        # simulator checks on every time step, and the testbench reset ends before any burst
         if quiet:   # the slave logs its set-up and every burst at INFO: slow and noisy
             logging.getLogger(f"cocotb.{dut._name}.{prefix}").setLevel(logging.WARNING)
         self.axi = AxiSlave(AxiBus.from_prefix(dut, prefix), clk, rst, target=self.region)

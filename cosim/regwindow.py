@@ -36,7 +36,8 @@ class RegisterWindow:
         self.regmap = regmap
         self._by_offset = {r.offset: r for r in regmap}
         clk = dut.clk if clk is None else clk
-        rst = dut.rst if rst is None else rst
+        # no reset watcher unless asked for: each costs a value-change callback that the
+        # simulator checks on every time step, and the testbench reset ends before any access
         if quiet:   # the master logs its set-up (and transfers) at INFO
             logging.getLogger(f"cocotb.{dut._name}.{prefix}").setLevel(logging.WARNING)
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, prefix), clk, rst)

@@ -29,7 +29,15 @@ class SocEnv:
         self.irq = InterruptLine(dut.irq)
         self.hda = HdaController(self.regs, self.mem, self.alloc)
         self.speaker = Speaker(dut)
-        self.mic = Microphone(dut)
+        self._mic = None
+
+    @property
+    def mic(self):
+        """The microphone on the ADC pins, made on first use: its strobe watcher is a
+        value-change callback the simulator checks on every time step."""
+        if self._mic is None:
+            self._mic = Microphone(self.dut)
+        return self._mic
 
     async def start(self):
         """Wait for the testbench's power-on reset to end, then bring the controller up."""

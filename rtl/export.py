@@ -5,7 +5,7 @@ from amaranth.hdl import Shape
 
 from .soc import AudioSoC, ControllerTop
 
-__all__ = ["TOPS", "build_top", "verilog_text", "top_ports"]
+__all__ = ["TOPS", "build_top", "verilog_text", "top_ports", "verilog_and_ports"]
 
 TOPS = {"audio_soc": AudioSoC, "controller": ControllerTop}
 
@@ -24,7 +24,16 @@ def verilog_text(top="audio_soc", clk_hz=12_288_000):
 
 def top_ports(top="audio_soc", clk_hz=12_288_000):
     """``[(name, "input"|"output", width)]`` of the top module, ``clk`` and ``rst`` first."""
+    return verilog_and_ports(top, clk_hz)[1]
+
+
+def verilog_and_ports(top="audio_soc", clk_hz=12_288_000):
+    """Both the Verilog text and the port list, from one elaboration."""
     component = build_top(top, clk_hz)
+    return verilog.convert(component, name=top, emit_src=False), _ports(component)
+
+
+def _ports(component):
     ports = [("clk", "input", 1), ("rst", "input", 1)]
     for name, member in component.signature.members.items():
         direction = "input" if member.flow.name == "In" else "output"

@@ -1,0 +1,51 @@
+"""The dependency rules of DESIGN.md section 4, checked on the source: rtl knows no software,
+portdrv knows neither rtl nor cosim, miniports use portdrv and only rtl's register-map data."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# package -> modules it must not import (prefix match)
+FORBIDDEN = {
+    "rtl": ("cosim", "portdrv", "miniports"),
+    "portdrv": ("rtl", "cosim", "miniports"),
+    "miniports": ("cosim",),
+}
+# rtl modules the miniports may import: pure register-map data, no Amaranth
+MINIPORT_RTL_ALLOWED = ("rtl.regmap",)
+
+
+def imported_modules(path):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+
+
+def sources(package):
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_imports_point_one_way(package):
+    bad = []
+    for path in sources(package):
+        for mod in imported_modules(path):
+            top = mod.split(".")[0]
+            if top in FORBIDDEN[package]:
+                bad.append(f"{path.relative_to(ROOT)} imports {mod}")
+            if package == "miniports" and top == "rtl" and mod not in MINIPORT_RTL_ALLOWED:
+                bad.append(f"{path.relative_to(ROOT)} imports {mod} (only the register map)")
+    assert not bad, "\n".join(bad)
+
+
+def test_regmap_is_pure_python():
+    """Drivers read the register map without Amaranth: rtl.regmap must not import it."""
+    mods = set(imported_modules(ROOT / "rtl" / "regmap.py"))
+    assert not any(m.split(".")[0] == "amaranth" for m in mods), mods
