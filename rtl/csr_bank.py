@@ -80,54 +80,47 @@ class RegisterBank(wiring.Component):
         m = Module()
         bus = self.bus
         read_value = {}
+        words = self.regmap.words()
+
+        # hardware sets RW1C bits every cycle; a write to the register (below) overrides this
+        for reg in self._regs:
+            for f in reg.fields:
+                if f.access == "RW1C":
+                    fp = getattr(self.reg(reg.name), f.name)
+                    m.d.sync += fp.data.eq(fp.data | fp.set)
+
+        # Writes decode through one switch under w_stb (rather than a comparator and masks per
+        # register): simulators then do almost nothing for the bank on idle clocks.
+        with m.If(bus.w_stb):
+            with m.Switch(bus.addr):
+                for word_offset, regs in words.items():
+                    with m.Case(word_offset >> 2):
+                        for reg in regs:
+                            if reg.alias_of is None:
+                                self._write(m, reg)
 
         for reg in self._regs:
             port = self.reg(reg.name)
-            word = reg.offset >> 2
-            lane = reg.offset & 3
-            hit = Signal(name=f"{reg.name}_hit")
-            m.d.comb += hit.eq(bus.addr == word)
-            # bytes of this register enabled by the write strobe
-            strobes = bus.w_strb[lane:lane + reg.size]
-            written = Signal(name=f"{reg.name}_written")
-            m.d.comb += [
-                written.eq(bus.w_stb & hit & strobes.any()),
-                port.w_stb.eq(written),
-                port.r_stb.eq(bus.r_stb & hit),
-            ]
-            wdata = bus.w_data[8 * lane:8 * lane + reg.width]
-            wmask = Cat(*[strobes[b // 8] for b in range(reg.width)])
             cleared = self.clear[self.groups.index(reg.group)]
             parts = []
             for f in reg.fields:
                 fp = getattr(port, f.name)
-                fw = wdata[f.lsb:f.lsb + f.width]
-                fm = wmask[f.lsb:f.lsb + f.width]
-                if f.access == "R":
-                    parts.append((f, fp.r_data))
-                elif f.access == "RW":
+                if f.access in ("RW", "RW1C"):
+                    # last assignment wins: reset beats a write in the same cycle
                     with m.If(cleared):
                         m.d.sync += fp.data.eq(f.reset)
-                    with m.Elif(written):
-                        m.d.sync += fp.data.eq((fp.data & ~fm) | (fw & fm))
                     parts.append((f, fp.data))
-                elif f.access == "RW1C":
-                    with m.If(cleared):
-                        m.d.sync += fp.data.eq(f.reset)
-                    with m.Else():
-                        clr = Signal(f.width, name=f"{reg.name}_{f.name}_clr")
-                        m.d.comb += clr.eq(Const(0, f.width))
-                        with m.If(written):
-                            m.d.comb += clr.eq(fw & fm)
-                        m.d.sync += fp.data.eq((fp.data & ~clr) | fp.set)
-                    parts.append((f, fp.data))
-                else:  # RWA
-                    m.d.comb += [
-                        fp.w_data.eq(fw),
-                        fp.w_stb.eq(written & fm.any()),
-                    ]
+                else:
                     parts.append((f, fp.r_data))
             read_value[reg.name] = self._fields_value(reg, parts)
+
+        with m.If(bus.r_stb):
+            with m.Switch(bus.addr):
+                for word_offset, regs in words.items():
+                    with m.Case(word_offset >> 2):
+                        for reg in regs:
+                            if reg.alias_of is None:
+                                m.d.comb += self.reg(reg.name).r_stb.eq(1)
 
         # read mux: assemble every word from the registers (and aliases) that live in it
         with m.If(bus.r_stb):
@@ -137,6 +130,25 @@ class RegisterBank(wiring.Component):
                     with m.Case(word_offset >> 2):
                         m.d.sync += bus.r_data.eq(self._word(regs, read_value))
         return m
+
+    def _write(self, m, reg):
+        """Statements for a write hitting ``reg``'s word, honouring the byte strobes."""
+        port = self.reg(reg.name)
+        lane = reg.offset & 3
+        strobes = self.bus.w_strb[lane:lane + reg.size]
+        wdata = self.bus.w_data[8 * lane:8 * lane + reg.width]
+        m.d.comb += port.w_stb.eq(strobes.any())
+        for f in reg.fields:
+            fp = getattr(port, f.name)
+            fw = wdata[f.lsb:f.lsb + f.width]
+            # the field's bits whose byte is enabled
+            fm = Cat(*[strobes[(f.lsb + i) // 8] for i in range(f.width)])
+            if f.access == "RW":
+                m.d.sync += fp.data.eq((fp.data & ~fm) | (fw & fm))
+            elif f.access == "RW1C":
+                m.d.sync += fp.data.eq((fp.data & ~(fw & fm)) | fp.set)
+            elif f.access == "RWA":
+                m.d.comb += [fp.w_data.eq(fw), fp.w_stb.eq(fm.any())]
 
     @staticmethod
     def _fields_value(reg, parts):
