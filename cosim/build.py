@@ -375,8 +375,11 @@ def run(build_result: BuildResult, test_module: str, testcase=None, test_dir=Non
     env = {k: str(v) for k, v in (extra_env or {}).items()}
     test_args: list[str] = []
     plus = list(plusargs)
-    # the wrapper's speaker records the DAC frames here (see cosim.wrapper, cosim.analog)
-    plus.append(f"+pcsim_dac={test_dir / 'dac.txt'}")
+    # the wrapper's speaker records the DAC frames here (see cosim.wrapper, cosim.analog); a
+    # file left by an earlier run in the same directory must not be taken for this run's
+    dac_file = test_dir / "dac.txt"
+    dac_file.unlink(missing_ok=True)
+    plus.append(f"+pcsim_dac={dac_file}")
     waves = False
     if waves_file is not None:
         waves_file = Path(waves_file).resolve()

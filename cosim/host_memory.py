@@ -1,9 +1,9 @@
 """The host's physical memory, its page allocator and scatter/gather buffers.
 
 - :class:`HostMemory`: a physical address space (default 64 MiB at 0) that answers the DUT's AXI4
-  master port through cocotbext-axi's ``AxiSlave``; the host side reads and writes it directly
-  (no simulated time). Address ranges can be made to fail: a bus access touching them gets SLVERR
-  (cocotbext-axi answers SLVERR when the target raises). Accesses outside the memory fail too.
+  master port through :class:`cosim.axi_slave.AxiMemorySlave`; the host side reads and writes it
+  directly (no simulated time). Address ranges can be made to fail: a bus access touching them
+  gets SLVERR. Accesses outside the memory fail too.
 - :class:`PageAllocator`: hands out pages that are deliberately not physically contiguous, so
   scatter/gather DMA is really exercised, and contiguous runs for BDLs and position buffers. It
   never hands out page 0, so a zero address is always a bug. Pure Python.
@@ -13,8 +13,6 @@
 from __future__ import annotations
 
 import bisect
-import functools
-import logging
 import random
 from dataclasses import dataclass
 from typing import Iterable
@@ -27,7 +25,7 @@ DEFAULT_MEMORY_SIZE = 64 << 20
 
 
 class BusFault(Exception):
-    """Raised inside the AXI target for an injected error; cocotbext-axi turns it into SLVERR."""
+    """Raised for an injected error; the AXI slave answers SLVERR."""
 
 
 @dataclass(frozen=True)
@@ -40,84 +38,53 @@ class _Fault:
         return self.on in (kind, "both") and addr < self.end and addr + max(length, 1) > self.start
 
 
-@functools.lru_cache(maxsize=None)
-def _region_class():
-    # cocotbext-axi (and so cocotb) is only imported when a HostMemory is made, keeping the
-    # allocator usable from pure-Python tests.
-    from cocotbext.axi.address_space import MemoryRegion
-
-    class _HostRegion(MemoryRegion):
-        """The AXI target: MemoryRegion plus a base address and injected faults."""
-
-        def __init__(self, host, size, base):
-            super().__init__(size)
-            self._host = host
-            self._phys_base = base
-
-        async def read(self, address, length, **kwargs):
-            off = self._host._check("read", address, length)
-            return await super().read(off, length, **kwargs)
-
-        async def write(self, address, data, **kwargs):
-            off = self._host._check("write", address, len(data))
-            await super().write(off, data, **kwargs)
-
-    return _HostRegion
-
-
 class HostMemory:
     """Physical memory of ``size`` bytes at physical address ``base``.
 
-    ``HostMemory(dut=dut)`` (or :meth:`attach` later) connects it to the DUT's ``m_axi_*`` port.
-    ``mem.axi`` is the cocotbext-axi ``AxiSlave``; its channels for back-pressure are
-    ``mem.channel("aw"|"w"|"b"|"ar"|"r")`` (``.set_pause_generator(gen)``; on the ready/valid
-    the slave drives, pausing aw/w/ar holds READY low and pausing b/r holds VALID low).
+    ``HostMemory(dut=dut)`` (or :meth:`attach` later) connects it to the DUT's ``m_axi_*`` port;
+    ``mem.axi`` is the :class:`cosim.axi_slave.AxiMemorySlave`. Back-pressure per channel with
+    :meth:`set_pause`.
     """
 
     def __init__(self, size: int = DEFAULT_MEMORY_SIZE, base: int = 0, *, dut=None, clk=None,
-                 rst=None, prefix: str = "m_axi", quiet: bool = True):
+                 prefix: str = "m_axi"):
         if size <= 0:
             raise ValueError("memory size must be positive")
         self.size = int(size)
         self.base = int(base)
+        self.mem = bytearray(self.size)
         self._faults: list[_Fault] = []
-        self.region = _region_class()(self, self.size, self.base)
         self.axi = None
         #: bus accesses answered with SLVERR (injected or out of range)
         self.errors = 0
         if dut is not None:
-            self.attach(dut, clk, rst, prefix=prefix, quiet=quiet)
+            self.attach(dut, clk, prefix=prefix)
 
-    def attach(self, dut, clk=None, rst=None, *, prefix: str = "m_axi", quiet: bool = True):
-        """Answer the DUT's AXI4 master port ``<prefix>_*``; returns the ``AxiSlave``."""
-        from cocotbext.axi import AxiBus, AxiSlave
-        clk = dut.clk if clk is None else clk
-        # no reset watcher unless asked for: each costs a value-change callback that the
-        # simulator checks on every time step, and the testbench reset ends before any burst
-        if quiet:   # the slave logs its set-up and every burst at INFO: slow and noisy
-            logging.getLogger(f"cocotb.{dut._name}.{prefix}").setLevel(logging.WARNING)
-        self.axi = AxiSlave(AxiBus.from_prefix(dut, prefix), clk, rst, target=self.region)
+    def attach(self, dut, clk=None, *, prefix: str = "m_axi"):
+        """Answer the DUT's AXI4 master port ``<prefix>_*``; returns the slave."""
+        from .axi_slave import AxiMemorySlave
+        self.axi = AxiMemorySlave(dut, self, prefix=prefix, clk=clk)
         return self.axi
-
-    def channel(self, name: str):
-        """The cocotbext-axi channel object ``aw``, ``w``, ``b``, ``ar`` or ``r``."""
-        if self.axi is None:
-            raise RuntimeError("HostMemory is not attached to a DUT")
-        side = self.axi.write_if if name in ("aw", "w", "b") else self.axi.read_if
-        if name not in ("aw", "w", "b", "ar", "r"):
-            raise ValueError(f"unknown AXI channel {name!r}")
-        return getattr(side, f"{name}_channel")
 
     def set_pause(self, channels: Iterable[str] | str, generator_factory=None) -> None:
         """Back-pressure: ``set_pause("r", lambda: itertools.cycle([1, 0]))``; a factory is
         called once per channel. ``None`` clears the pause generators."""
+        if self.axi is None:
+            raise RuntimeError("HostMemory is not attached to a DUT")
         for name in [channels] if isinstance(channels, str) else channels:
-            ch = self.channel(name)
-            if generator_factory is None:
-                ch.clear_pause_generator()
-                ch.pause = False       # clearing the generator leaves its last value in place
-            else:
-                ch.set_pause_generator(generator_factory())
+            self.axi.set_pause(name, None if generator_factory is None else generator_factory())
+
+    # ---- bus side (called by the AXI slave) ---------------------------------------------------
+
+    def bus_read(self, addr: int, n: int) -> bytes:
+        off = self._check("read", addr, n)
+        return bytes(self.mem[off:off + n])
+
+    def bus_write(self, addr: int, data: bytes, enables) -> None:
+        off = self._check("write", addr, len(data))
+        for i, (byte, enabled) in enumerate(zip(data, enables)):
+            if enabled:
+                self.mem[off + i] = byte
 
     # ---- host side (no simulated time) ------------------------------------------------------
 
@@ -141,12 +108,12 @@ class HostMemory:
 
     def read(self, addr: int, n: int) -> bytes:
         off = self._offset(addr, n)
-        return bytes(self.region.mem[off:off + n])
+        return bytes(self.mem[off:off + n])
 
     def write(self, addr: int, data) -> None:
         data = bytes(data)
         off = self._offset(addr, len(data))
-        self.region.mem[off:off + len(data)] = data
+        self.mem[off:off + len(data)] = data
 
     def read32(self, addr: int) -> int:
         return int.from_bytes(self.read(addr, 4), "little")

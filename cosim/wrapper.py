@@ -162,6 +162,12 @@ def wrapper_verilog(dut_module: str, ports, clk_hz: float, *, clock: str = "clk"
     lines.append("    end")
     lines.append(f"    {copies}")
     lines.append("  end")
+    for prefix in sorted({n[:-len("_arvalid")] for n in names if n.endswith("_arvalid")}):
+        if pdir.get(f"{prefix}_awvalid") == "output" and pdir[f"{prefix}_arvalid"] == "output":
+            # one wake-up signal for a Python AXI slave (cosim.axi_slave) that sleeps between
+            # bursts: a single value-change callback instead of one per channel
+            lines.append(f"  wire {prefix}_req /*verilator public_flat_rd*/ = "
+                         f"{prefix}_arvalid | {prefix}_awvalid;")
     if {"dac_l", "dac_r", "dac_valid"} <= set(names):
         # the speaker: every DAC frame is written (and flushed) to the file named by the
         # +pcsim_dac=PATH plusarg, so no Python runs per audio frame (cosim.analog.Speaker

@@ -228,198 +228,243 @@ class Codec(wiring.Component):
         jack = Signal()
         m.submodules.jack_sync = FFSynchronizer(self.jack_sense, jack)
 
-        # ---- verbs ---------------------------------------------------------------------------
-        word = self.cmd.payload
-        nid = word[20:28]
-        verb4, verb12 = word[16:20], word[8:20]
-        pl8, pl16 = word[0:8], word[0:16]
-        is_verb4 = (verb4 == 0x2) | (verb4 == 0x3) | (verb4 == 0xA) | (verb4 == 0xB)
-
-        m.d.comb += self.cmd.ready.eq(~self.resp.valid | self.resp.ready)
-        accept = self.cmd.valid & self.cmd.ready
-        do = Signal()            # perform the command's side effects this cycle
-        m.d.comb += do.eq(accept & (word[28:32] == 0))
-        answer = Signal(32)      # its response (0 unless a case below sets it)
-        peak_read = Signal()
-
-        with m.If(self.resp.valid & self.resp.ready):
-            m.d.sync += self.resp.valid.eq(0)
-        with m.If(accept):
-            m.d.sync += [self.resp.payload.eq(Mux(word[28:32] == 0, answer, 0)),
-                         self.resp.valid.eq(1)]
-
-        def node_reg(regs, on_set=None, set_value=lambda v: v):
-            """Get/set of a per-node 8-bit register: a Switch on the NID inside the verb case."""
-            with m.Switch(nid):
-                for n, reg in regs.items():
-                    with m.Case(n):
-                        if on_set is None:
-                            m.d.comb += answer.eq(reg)
-                        else:
-                            with m.If(do):
-                                m.d.sync += reg.eq(set_value(on_set))
-
-        with m.If(is_verb4):
-            with m.Switch(verb4):
-                with m.Case(0x2):
-                    with m.Switch(nid):
-                        for n in convs:
-                            with m.Case(n):
-                                with m.If(do):
-                                    m.d.sync += fmt[n].eq(pl16)
-                with m.Case(0xA):
-                    node_reg(fmt)
-                with m.Case(0x3):
-                    with m.Switch(nid):
-                        for n in {a.nid for a in amps}:
-                            with m.Case(n):
-                                for a in (a for a in amps if a.nid == n):
-                                    hit = pl16[15] if a.output else (pl16[14] &
-                                                                     (pl16[8:12] == a.index))
-                                    with m.If(do & hit & pl16[13]):
-                                        m.d.sync += a.left.eq(pl8)
-                                    with m.If(do & hit & pl16[12]):
-                                        m.d.sync += a.right.eq(pl8)
-                with m.Case(0xB):
-                    with m.Switch(nid):
-                        for n in {a.nid for a in amps}:
-                            with m.Case(n):
-                                for a in (a for a in amps if a.nid == n):
-                                    hit = pl16[15] if a.output else (~pl16[15] &
-                                                                     (pl16[0:4] == a.index))
-                                    with m.If(hit):
-                                        m.d.comb += answer.eq(Mux(pl16[13], a.left, a.right))
-        with m.Else():
-            with m.Switch(verb12):
-                with m.Case(0xF00):
-                    with m.Switch(nid):
-                        for n, params in PARAMS.items():
-                            with m.Case(n):
-                                with m.Switch(pl8):
-                                    for p, value in params.items():
-                                        with m.Case(p):
-                                            m.d.comb += answer.eq(value)
-                with m.Case(0xF02):
-                    with m.Switch(nid):
-                        for n, conns in CONNECTIONS.items():
-                            with m.Case(n):
-                                for base in range(0, len(conns), 4):
-                                    packed = sum(c << (8 * i)
-                                                 for i, c in enumerate(conns[base:base + 4]))
-                                    with m.If(pl8 == base):
-                                        m.d.comb += answer.eq(packed)
-                with m.Case(0x701):
-                    with m.If(do & (nid == NID_ADC) & (pl8 < len(CONNECTIONS[NID_ADC]))):
-                        m.d.sync += adc_sel.eq(pl8)
-                with m.Case(0xF01):
-                    node_reg({NID_ADC: adc_sel})
-                with m.Case(0x706):
-                    node_reg(stream_ch, pl8)
-                with m.Case(0xF06):
-                    node_reg(stream_ch)
-                with m.Case(0x707):
-                    node_reg(pin_ctl, pl8)
-                with m.Case(0xF07):
-                    node_reg(pin_ctl)
-                with m.Case(0x708):
-                    node_reg({NID_HP: unsol_en}, pl8, lambda v: v & 0xBF)
-                with m.Case(0xF08):
-                    node_reg({NID_HP: unsol_en})
-                with m.Case(0xF09):
-                    with m.If(nid == NID_HP):
-                        m.d.comb += answer.eq(jack << 31)
-                with m.Case(0xF1C):
-                    with m.Switch(nid):
-                        for n, value in CONFIG_DEFAULT.items():
-                            with m.Case(n):
-                                m.d.comb += answer.eq(value)
-                with m.Case(0xF80):
-                    with m.If(nid == NID_MIXER):
-                        m.d.comb += [answer.eq(Cat(peak_r[7:], peak_l[7:])),
-                                     peak_read.eq(do)]
-
         # ---- DAC path ------------------------------------------------------------------------
+        # Slot matching and sample selection only run in a process guarded by ``rx_valid`` (no
+        # free-running 128-bit muxing); the mixer arithmetic that follows is 25-bit.
         frame = link.rx_slots
         slots = [frame[SLOT_BITS * (SLOTS - 1 - i):][:SLOT_BITS] for i in range(SLOTS)]
+        ins = {}
+        for n in (NID_DAC_A, NID_DAC_B):
+            got, left, right = Signal(name=f"got_{n}"), Signal(24, name=f"in_{n}_l"), \
+                Signal(24, name=f"in_{n}_r")
+            ins[n] = got, left, right
+            tag = stream_ch[n][4:8]
+            with m.If(link.rx_valid):
+                # highest slot first, so that the lowest matching slot wins
+                for s in reversed(slots):
+                    with m.Switch(Cat(tag, s[28:32])):
+                        for t in range(1, 16):
+                            with m.Case(t * 0x11):
+                                m.d.comb += got.eq(1)
+                                with m.Switch(Cat(s[27], fmt[n][0:4])):
+                                    with m.Case("00000"):      # mono, channel 0: both sides
+                                        m.d.comb += [left.eq(s[0:24]), right.eq(s[0:24])]
+                                    with m.Case("----0"):
+                                        m.d.comb += left.eq(s[0:24])
+                                    with m.Default():
+                                        m.d.comb += right.eq(s[0:24])
 
-        def dac_input(nid):
-            """The DAC's (got_any, left, right) from this frame, lowest slot first."""
-            tag = stream_ch[nid][4:8]
-            mono = fmt[nid][0:4] == 0
-            got = Const(0)
-            left = right = Const(0, signed(24))
-            for s in reversed(slots):
-                match = (s[28:32] == tag) & (tag != 0)
-                sample = s[0:24].as_signed()
-                got = got | match
-                left = Mux(match & ~s[27], sample, left)
-                right = Mux(match & (s[27] | mono), sample, right)
-            return got, left, right
+        def dac_side(nid, side, mute):
+            # a muted DAC channel contributes 0 (its bit 7 clears the sample)
+            v = Signal(signed(24), name=f"dac_{nid}_{side}")
+            with m.If(~mute):
+                m.d.comb += v.eq(ins[nid][1 if side == "l" else 2])
+            return v
 
-        def mix(a, b):
-            total = Signal(signed(25))
+        def mix(a, b, name):
+            total = Signal(signed(25), name=f"sum_{name}")
             m.d.comb += total.eq(a + b)
-            return Mux(total > _SAMPLE_MAX, _SAMPLE_MAX, Mux(total < _SAMPLE_MIN, _SAMPLE_MIN, total))
+            out = Signal(signed(24), name=f"mix_{name}")
+            with m.Switch(total[23:25]):
+                with m.Case("01"):
+                    m.d.comb += out.eq(_SAMPLE_MAX)
+                with m.Case("10"):
+                    m.d.comb += out.eq(_SAMPLE_MIN)
+                with m.Default():
+                    m.d.comb += out.eq(total[:24])
+            return out
 
-        got_a, a_l, a_r = dac_input(NID_DAC_A)
-        got_b, b_l, b_r = dac_input(NID_DAC_B)
+        got_a, got_b = ins[NID_DAC_A][0], ins[NID_DAC_B][0]
         # An amp is muted by its bit 7; gain is not applied yet (see module docstring).
-        mix_l = Signal(signed(24))
-        mix_r = Signal(signed(24))
-        m.d.comb += [
-            mix_l.eq(mix(Mux(amp_dac_a.left[7], 0, a_l), Mux(amp_dac_b.left[7], 0, b_l))),
-            mix_r.eq(mix(Mux(amp_dac_a.right[7], 0, a_r), Mux(amp_dac_b.right[7], 0, b_r))),
-        ]
-        emit = link.rx_valid & (got_a | got_b)
+        mix_l = mix(dac_side(NID_DAC_A, "l", amp_dac_a.left[7]),
+                    dac_side(NID_DAC_B, "l", amp_dac_b.left[7]), "l")
+        mix_r = mix(dac_side(NID_DAC_A, "r", amp_dac_a.right[7]),
+                    dac_side(NID_DAC_B, "r", amp_dac_b.right[7]), "r")
+        emit = Signal()
+        m.d.comb += emit.eq(got_a | got_b)      # only ever set while rx_valid
         m.d.sync += self.dac_valid.eq(emit)
         with m.If(emit):
-            m.d.sync += [
-                self.dac_l.eq(Mux(amp_hp.left[7], 0, mix_l)),
-                self.dac_r.eq(Mux(amp_hp.right[7], 0, mix_r)),
-            ]
+            m.d.sync += [self.dac_l.eq(0), self.dac_r.eq(0)]
+            with m.If(~amp_hp.left[7]):
+                m.d.sync += self.dac_l.eq(mix_l)
+            with m.If(~amp_hp.right[7]):
+                m.d.sync += self.dac_r.eq(mix_r)
 
-        def magnitude(x):
-            # |x| saturated to 23 bits (|-2^23| would need 24)
-            return Mux(x == _SAMPLE_MIN, _SAMPLE_MAX, Mux(x < 0, -x, x)[:23])
-
-        for peak, x in ((peak_l, mix_l), (peak_r, mix_r)):
-            mag = Signal(23)
-            held = Mux(peak_read, 0, peak)
-            m.d.comb += mag.eq(magnitude(x))
+        # Peak meters: |mix| saturated to 23 bits (|-2^23| would need 24), updated on emit.
+        # F80 (in the verb handler below, which has priority) clears them.
+        mags = []
+        for peak, x, name in ((peak_l, mix_l, "l"), (peak_r, mix_r, "r")):
+            mag = Signal(23, name=f"mag_{name}")
             with m.If(emit):
-                m.d.sync += peak.eq(Mux(mag > held, mag, held))
-            with m.Elif(peak_read):
-                m.d.sync += peak.eq(0)
+                with m.If(x[23]):
+                    with m.If(x == _SAMPLE_MIN):
+                        m.d.comb += mag.eq(_SAMPLE_MAX)
+                    with m.Else():
+                        m.d.comb += mag.eq((-x)[:23])
+                with m.Else():
+                    m.d.comb += mag.eq(x[:23])
+                with m.If(mag > peak):
+                    m.d.sync += peak.eq(mag)
+            mags.append(mag)
 
         # ---- ADC path ------------------------------------------------------------------------
         adc_fmt = fmt[NID_ADC]
-        mult1 = adc_fmt[11:14] + 1
-        div1 = adc_fmt[8:11] + 1
-        rate_ok = ~adc_fmt[14] & (mult1 <= div1)       # 48 kHz family, at most 48 kHz
+        mult, div = adc_fmt[11:14], adc_fmt[8:11]
+        # acc + MULT+1 >= DIV+1  <=>  acc + MULT >= DIV
         acc = Signal(4)                                # stays below DIV+1 <= 8
-        acc_next = Signal(5)
-        m.d.comb += acc_next.eq(acc + mult1)
-        take = rate_ok & (acc_next >= div1)
-        with m.If(do & is_verb4 & (verb4 == 0x2) & (nid == NID_ADC)):
-            m.d.sync += acc.eq(0)
-        with m.Elif(link.frame_start & rate_ok):
-            m.d.sync += acc.eq(Mux(take, acc_next - div1, acc_next))
-
+        acc_next = Signal(4)
+        take = Signal()
         adc_tag = stream_ch[NID_ADC][4:8]
-        m.d.comb += self.adc_strobe.eq(link.frame_start & take & (adc_tag != 0))
-        in_amp_l = Mux(adc_sel, amp_adc_line.left, amp_adc_mic.left)
-        in_amp_r = Mux(adc_sel, amp_adc_line.right, amp_adc_mic.right)
-        cap_l = Mux(in_amp_l[7], 0, self.adc_l)[:24]
-        cap_r = Mux(in_amp_r[7], 0, self.adc_r)[:24]
-        tx_slots = Signal(FRAME_BITS)
-        m.d.comb += link.tx_slots.eq(tx_slots)
+        with m.If(link.frame_start):
+            m.d.comb += acc_next.eq(acc + mult)
+            with m.If(~adc_fmt[14] & (mult <= div)):       # 48 kHz family, at most 48 kHz
+                with m.If(acc_next >= div):
+                    m.d.comb += take.eq(1)
+                    m.d.sync += acc.eq(acc_next - div)
+                with m.Else():
+                    m.d.sync += acc.eq(acc_next + 1)
+        m.d.comb += self.adc_strobe.eq(take & (adc_tag != 0))
+
+        # Only slots 0-1 can carry data: the upper half of the frame is a register, the rest 0.
+        tx_hi = Signal(2 * SLOT_BITS)
+        m.d.comb += link.tx_slots.eq(Cat(Const(0, 2 * SLOT_BITS), tx_hi))
         with m.If(link.frame_start):
             # the link latches the previous value in this same cycle: data goes out next frame
-            m.d.sync += tx_slots.eq(Mux(self.adc_strobe, Cat(
-                Const(0, 2 * SLOT_BITS),
-                cap_r, Const(0, 3), Const(1, 1), adc_tag,      # slot 1: right
-                cap_l, Const(0, 3), Const(0, 1), adc_tag,      # slot 0: left
-            ), 0))
+            m.d.sync += tx_hi.eq(0)
+            with m.If(self.adc_strobe):
+                m.d.sync += tx_hi.eq(Cat(
+                    self.adc_r, Const(0, 3), Const(1, 1), adc_tag,      # slot 1: right
+                    self.adc_l, Const(0, 3), Const(0, 1), adc_tag,      # slot 0: left
+                ))
+                with m.Switch(adc_sel):
+                    for sel, amp in ((0, amp_adc_mic), (1, amp_adc_line)):
+                        with m.Case(sel):
+                            with m.If(amp.left[7]):
+                                m.d.sync += tx_hi[32:56].eq(0)
+                            with m.If(amp.right[7]):
+                                m.d.sync += tx_hi[0:24].eq(0)
+
+        # ---- verbs ---------------------------------------------------------------------------
+        # Everything is decoded inside one process branch taken only when a command is
+        # accepted, straight into the response register and the node state (no free-running
+        # decode of cmd.payload). Placed last: its assignments win over the audio paths'.
+        word = self.cmd.payload
+        nid = word[20:28]
+        pl8, pl16 = word[0:8], word[0:16]
+
+        m.d.comb += self.cmd.ready.eq(~self.resp.valid | self.resp.ready)
+        accept = Signal()
+        m.d.comb += accept.eq(self.cmd.valid & self.cmd.ready)
+        with m.If(self.resp.ready):
+            m.d.sync += self.resp.valid.eq(0)
+        resp = self.resp.payload
+
+        def answer(value):
+            m.d.sync += resp.eq(value)
+
+        def per_node(regs, body):
+            with m.Switch(nid):
+                for n, reg in regs.items():
+                    with m.Case(n):
+                        body(n, reg)
+
+        with m.If(accept):
+            m.d.sync += [self.resp.valid.eq(1), resp.eq(0)]
+            with m.Switch(word[28:32]):
+                with m.Case(0):
+                    with m.Switch(word[8:20]):
+                        # 4-bit verbs first: they take any 12-bit verb with these top bits
+                        with m.Case("0010--------"):            # 2: set converter format
+                            def set_fmt(n, reg):
+                                m.d.sync += reg.eq(pl16)
+                                if n == NID_ADC:
+                                    m.d.sync += acc.eq(0)
+                            per_node(fmt, set_fmt)
+                        with m.Case("1010--------"):            # A: get converter format
+                            per_node(fmt, lambda n, reg: answer(reg))
+                        with m.Case("0011--------"):            # 3: set amp
+                            with m.Switch(nid):
+                                for n in sorted({a.nid for a in amps}):
+                                    with m.Case(n):
+                                        for a in (a for a in amps if a.nid == n):
+                                            if a.output:
+                                                hit = m.If(pl16[15])
+                                            else:
+                                                hit = m.If(pl16[14] & (pl16[8:12] == a.index))
+                                            with hit:
+                                                with m.If(pl16[13]):
+                                                    m.d.sync += a.left.eq(pl8)
+                                                with m.If(pl16[12]):
+                                                    m.d.sync += a.right.eq(pl8)
+                        with m.Case("1011--------"):            # B: get amp
+                            with m.Switch(nid):
+                                for n in sorted({a.nid for a in amps}):
+                                    with m.Case(n):
+                                        for a in (a for a in amps if a.nid == n):
+                                            # output: [15] set; input: [15] clear, [3:0] index
+                                            sel = "1" + "-" * 4 if a.output else \
+                                                "0" + format(a.index, "04b")
+                                            with m.Switch(Cat(pl16[0:4], pl16[15])):
+                                                with m.Case(sel):
+                                                    with m.If(pl16[13]):
+                                                        answer(a.left)
+                                                    with m.Else():
+                                                        answer(a.right)
+                        with m.Case(0xF00):
+                            with m.Switch(nid):
+                                for n, params in PARAMS.items():
+                                    with m.Case(n):
+                                        with m.Switch(pl8):
+                                            for p, value in params.items():
+                                                with m.Case(p):
+                                                    answer(value)
+                        with m.Case(0xF02):
+                            with m.Switch(nid):
+                                for n, conns in CONNECTIONS.items():
+                                    with m.Case(n):
+                                        with m.Switch(pl8):
+                                            for base in range(0, len(conns), 4):
+                                                with m.Case(base):
+                                                    answer(sum(
+                                                        c << (8 * i) for i, c in
+                                                        enumerate(conns[base:base + 4])))
+                        with m.Case(0x701):
+                            with m.Switch(nid):
+                                with m.Case(NID_ADC):
+                                    with m.Switch(pl8):
+                                        with m.Case(*range(len(CONNECTIONS[NID_ADC]))):
+                                            m.d.sync += adc_sel.eq(pl8)
+                        with m.Case(0xF01):
+                            per_node({NID_ADC: adc_sel}, lambda n, reg: answer(reg))
+                        with m.Case(0x706):
+                            per_node(stream_ch, lambda n, reg: m.d.sync.__iadd__(reg.eq(pl8)))
+                        with m.Case(0xF06):
+                            per_node(stream_ch, lambda n, reg: answer(reg))
+                        with m.Case(0x707):
+                            per_node(pin_ctl, lambda n, reg: m.d.sync.__iadd__(reg.eq(pl8)))
+                        with m.Case(0xF07):
+                            per_node(pin_ctl, lambda n, reg: answer(reg))
+                        with m.Case(0x708):
+                            per_node({NID_HP: unsol_en}, lambda n, reg: m.d.sync.__iadd__(
+                                reg.eq(Cat(pl8[0:6], Const(0, 1), pl8[7]))))
+                        with m.Case(0xF08):
+                            per_node({NID_HP: unsol_en}, lambda n, reg: answer(reg))
+                        with m.Case(0xF09):
+                            per_node({NID_HP: jack}, lambda n, reg: answer(reg << 31))
+                        with m.Case(0xF1C):
+                            with m.Switch(nid):
+                                for n, value in CONFIG_DEFAULT.items():
+                                    with m.Case(n):
+                                        answer(value)
+                        with m.Case(0xF80):
+                            with m.Switch(nid):
+                                with m.Case(NID_MIXER):
+                                    answer(Cat(peak_r[7:], peak_l[7:]))
+                                    # read and reset; a sample arriving now starts the new peak
+                                    for peak, mag in zip((peak_l, peak_r), mags):
+                                        m.d.sync += peak.eq(0)
+                                        with m.If(emit):
+                                            m.d.sync += peak.eq(mag)
 
         # ---- unsolicited responses -----------------------------------------------------------
         m.submodules.unsol_fifo = unsol_fifo = SyncFIFOBuffered(width=7, depth=self.unsol_depth)

@@ -124,6 +124,21 @@ def unpack_frame(value):
     return [(value >> (SLOT_BITS * (SLOTS - 1 - i))) & 0xFFFF_FFFF for i in range(SLOTS)]
 
 
+def _tx_advance(m, tx_n, tx_word, tx_rest):
+    """One bit period of a transmitter (``m.d.sync`` statements): count it (saturating at 128)
+    and shift the 32-bit slot register, or load the next slot after a slot's last bit (zeros
+    after the frame's last one)."""
+    with m.If(~tx_n[7]):
+        m.d.sync += tx_n.eq(tx_n + 1)
+        with m.Switch(tx_n[:7]):
+            for slot in range(SLOTS):
+                with m.Case(slot * SLOT_BITS + SLOT_BITS - 1):
+                    top = FRAME_BITS - SLOT_BITS * (slot + 1)
+                    m.d.sync += tx_word.eq(tx_rest[top - SLOT_BITS:top] if top else 0)
+            with m.Default():
+                m.d.sync += tx_word.eq(tx_word << 1)
+
+
 class LinkMaster(wiring.Component):
     """Controller end of the link: generates ``bclk``/``lrclk`` and a frame every
     ``frame_clocks`` clocks.
@@ -172,11 +187,19 @@ class LinkMaster(wiring.Component):
 
         fc = self.frame_clocks
         clk = Signal(range(fc))              # clock within the frame; 0 = frame_tick
-        tx_sr = Signal(FRAME_BITS)
+        # Transmit: after n bit periods (n saturates at 128) the pin carries frame bit n (MSB
+        # first), or 0 once all 128 went out, as a fully shifted-out register would. Only a
+        # 32-bit slot register shifts; it is reloaded per slot from the latched frame.
+        tx_n = Signal(8)
+        tx_word = Signal(SLOT_BITS)
+        tx_rest = Signal(FRAME_BITS - SLOT_BITS)      # slots 1-3 of the frame being sent
         # rx_pos counts from 0 at clk = 4 (bit 0 of the slave is sampled there) to 255 and then
         # parks at 256; its own counter because reception runs 3 clocks into the next frame.
+        # Received bits shift into a 32-bit slot register, stored per slot into rx_buf (slots
+        # 0-2); the last slot goes straight to rx_slots with its last bit.
         rx_pos = Signal(9, init=256)
-        rx_sr = Signal(FRAME_BITS - 1)
+        rx_word = Signal(SLOT_BITS - 1)
+        rx_buf = Signal(FRAME_BITS - SLOT_BITS)
 
         m.d.comb += self.frame_tick.eq(self.enable & (clk == 0))
         m.d.sync += self.rx_valid.eq(0)
@@ -200,9 +223,15 @@ class LinkMaster(wiring.Component):
             ]
             with m.If(clk == 0):
                 # Period 0 carries the previous frame's last bit (I2S one-bit delay).
-                m.d.sync += [self.dout.eq(tx_sr[-1]), tx_sr.eq(self.tx_slots)]
+                m.d.sync += [
+                    self.dout.eq(tx_word[-1]),
+                    tx_word.eq(self.tx_slots[FRAME_BITS - SLOT_BITS:]),
+                    tx_rest.eq(self.tx_slots[:FRAME_BITS - SLOT_BITS]),
+                    tx_n.eq(0),
+                ]
             with m.Elif(~clk[0] & bits_on):
-                m.d.sync += [self.dout.eq(tx_sr[-1]), tx_sr.eq(tx_sr << 1)]
+                m.d.sync += self.dout.eq(tx_word[-1])
+                _tx_advance(m, tx_n, tx_word, tx_rest)
             with m.Elif(~bits_on):
                 m.d.sync += self.dout.eq(0)
 
@@ -211,12 +240,18 @@ class LinkMaster(wiring.Component):
             with m.Elif(~rx_pos[8]):
                 m.d.sync += rx_pos.eq(rx_pos + 1)
             with m.If(~rx_pos[8] & ~rx_pos[0]):
-                m.d.sync += rx_sr.eq(Cat(self.din, rx_sr[:-1]))
-                with m.If(rx_pos == 254):
-                    m.d.sync += [
-                        self.rx_slots.eq(Cat(self.din, rx_sr)),
-                        self.rx_valid.eq(1),
-                    ]
+                m.d.sync += rx_word.eq(Cat(self.din, rx_word[:-1]))
+                with m.Switch(rx_pos[1:8]):
+                    for slot in range(SLOTS - 1):          # last bit of slots 0-2
+                        with m.Case(slot * SLOT_BITS + SLOT_BITS - 1):
+                            top = FRAME_BITS - SLOT_BITS * (slot + 1)
+                            m.d.sync += rx_buf[top - SLOT_BITS:top].eq(
+                                Cat(self.din, rx_word))
+                    with m.Case(FRAME_BITS - 1):
+                        m.d.sync += [
+                            self.rx_slots.eq(Cat(self.din, rx_word, rx_buf)),
+                            self.rx_valid.eq(1),
+                        ]
 
         return m
 
@@ -261,30 +296,59 @@ class LinkSlave(wiring.Component):
         m.d.comb += self.frame_start.eq(lr_fall)
 
         # Transmit: a new bit after every falling edge; the frame start is a period boundary
-        # even when bclk was idle low before it.
-        tx_sr = Signal(FRAME_BITS)
+        # even when bclk was idle low before it. As in the master, after n periods (n saturates
+        # at 128) the pin carries frame bit n, or 0 once all went out; only a 32-bit slot
+        # register shifts, reloaded per slot from the frame latched at the frame start.
+        tx_n = Signal(8)
+        tx_word = Signal(SLOT_BITS)
+        tx_rest = Signal(FRAME_BITS - SLOT_BITS)
         with m.If(lr_fall):
-            m.d.sync += [self.sdi.eq(tx_sr[-1]), tx_sr.eq(self.tx_slots)]
+            m.d.sync += [
+                self.sdi.eq(tx_word[-1]),
+                tx_word.eq(self.tx_slots[FRAME_BITS - SLOT_BITS:]),
+                tx_rest.eq(self.tx_slots[:FRAME_BITS - SLOT_BITS]),
+                tx_n.eq(0),
+            ]
         with m.Elif(fall):
-            m.d.sync += [self.sdi.eq(tx_sr[-1]), tx_sr.eq(tx_sr << 1)]
+            m.d.sync += self.sdi.eq(tx_word[-1])
+            _tx_advance(m, tx_n, tx_word, tx_rest)
 
         # Receive: rising edges since lrclk fell (saturating at 129). Edge 0 belongs to the
         # previous frame, whose last bit is still due only if bclk ran straight through the frame
         # boundary having delivered 127 bits (frame_clocks = 256); otherwise it is ignored.
+        # Edge j > 0 carries frame bit j - 1. Bits shift into a 32-bit slot register that is
+        # stored per slot into rx_buf (slots 0-2); the last slot goes to rx_slots directly.
         edges = Signal(range(130), init=129)
         last_due = Signal()
-        rx_sr = Signal(FRAME_BITS - 1)
+        rx_word = Signal(SLOT_BITS - 1)
+        rx_buf = Signal(FRAME_BITS - SLOT_BITS)
         m.d.sync += self.rx_valid.eq(0)
         with m.If(lr_fall):
-            m.d.sync += [edges.eq(0), last_due.eq((edges == 128) & fall)]
+            m.d.sync += [edges.eq(0), last_due.eq(0)]
+            with m.If(fall):
+                with m.Switch(edges):
+                    with m.Case(128):
+                        m.d.sync += last_due.eq(1)
         with m.Elif(rise):
-            m.d.sync += rx_sr.eq(Cat(self.sdo, rx_sr[:-1]))
-            with m.If(edges != 129):
-                m.d.sync += edges.eq(edges + 1)
-            with m.If(((edges == 0) & last_due) | (edges == 128)):
-                m.d.sync += [
-                    self.rx_slots.eq(Cat(self.sdo, rx_sr)),
-                    self.rx_valid.eq(1),
-                ]
+            m.d.sync += rx_word.eq(Cat(self.sdo, rx_word[:-1]))
+            with m.Switch(edges):
+                with m.Case(129):
+                    pass
+                with m.Default():
+                    m.d.sync += edges.eq(edges + 1)
+            deliver = [
+                self.rx_slots.eq(Cat(self.sdo, rx_word, rx_buf)),
+                self.rx_valid.eq(1),
+            ]
+            with m.Switch(edges):
+                for slot in range(SLOTS - 1):              # last bit of slots 0-2
+                    with m.Case(SLOT_BITS * (slot + 1)):
+                        top = FRAME_BITS - SLOT_BITS * (slot + 1)
+                        m.d.sync += rx_buf[top - SLOT_BITS:top].eq(Cat(self.sdo, rx_word))
+                with m.Case(FRAME_BITS):
+                    m.d.sync += deliver
+                with m.Case(0):
+                    with m.If(last_due):
+                        m.d.sync += deliver
 
         return m
