@@ -28,26 +28,36 @@ class ByteRealigner(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        buf = Signal(8 * self.capacity)
-        level = Signal(range(self.capacity + 1))
+        cap = self.capacity
+        buf = Signal(8 * cap)
+        level = Signal(range(cap + 1))
         masks = Array(Const((1 << (8 * k)) - 1, 32) for k in range(5))
 
         after_buf = Signal.like(buf)
         after_level = Signal.like(level)
+        data = Signal(32)
         push = Signal()
         m.d.comb += [
             self.o_data.eq(buf),
             self.o_level.eq(level),
-            self.i_ready.eq(level <= self.capacity - 4),
+            self.i_ready.eq(level <= cap - 4),
             push.eq(self.i_valid & self.i_ready),
-            after_buf.eq(buf >> (self.o_take * 8)),
             after_level.eq(level - self.o_take),
+            data.eq(self.i_data & masks[self.i_count]),
         ]
+        # Shifts by a variable number of bytes are switches over constant shifts: a plain
+        # `x << (n * 8)` makes a result wide enough for any n (hundreds of bits), evaluated by
+        # simulators on every clock.
+        with m.Switch(self.o_take):
+            for k in range(self.max_take + 1):
+                with m.Case(k):
+                    m.d.comb += after_buf.eq(buf >> (8 * k))
         with m.If(push):
-            m.d.sync += [
-                buf.eq(after_buf | ((self.i_data & masks[self.i_count]) << (after_level * 8))),
-                level.eq(after_level + self.i_count),
-            ]
+            with m.Switch(after_level):
+                for k in range(cap - 3):
+                    with m.Case(k):
+                        m.d.sync += buf.eq(after_buf | (data << (8 * k))[:8 * cap])
+            m.d.sync += level.eq(after_level + self.i_count)
         with m.Else():
             m.d.sync += [buf.eq(after_buf), level.eq(after_level)]
         return m
