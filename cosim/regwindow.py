@@ -1,6 +1,6 @@
 """Register window: the host's view of the device registers through the AXI4-Lite slave port.
 
-Accesses go through cocotbext-axi's ``AxiLiteMaster`` on the ``s_axil_*`` signals. Registers are
+Accesses go through :class:`cosim.axil_master.AxiLiteMaster` on the ``s_axil_*`` signals. Registers are
 named from the one register map (:mod:`rtl.regmap`) and accessed with their own size and byte
 offset: a read fetches the containing 32-bit word and extracts the register; a write sends only
 the register's bytes, so WSTRB covers exactly them (e.g. ``SD1STS``, 1 byte at 0xA3, is written
@@ -9,11 +9,12 @@ with WSTRB=0b1000 and never disturbs SD1CTL beside it).
 
 from __future__ import annotations
 
-import logging
-
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import Timer
-from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiResp
+
+from .axil_master import AxiLiteMaster
+
+RESP_NAMES = {0: "OKAY", 1: "EXOKAY", 2: "SLVERR", 3: "DECERR"}
 
 __all__ = ["RegisterWindow", "BusError"]
 
@@ -29,18 +30,12 @@ class RegisterWindow:
     an integer byte offset (a register's offset, else a 4-byte-aligned raw word).
     """
 
-    def __init__(self, dut, clk=None, rst=None, regmap=None, *, prefix: str = "s_axil",
-                 quiet: bool = True):
+    def __init__(self, dut, clk=None, regmap=None, *, prefix: str = "s_axil"):
         if regmap is None:
             from rtl.regmap import REGMAP as regmap
         self.regmap = regmap
         self._by_offset = {r.offset: r for r in regmap}
-        clk = dut.clk if clk is None else clk
-        # no reset watcher unless asked for: each costs a value-change callback that the
-        # simulator checks on every time step, and the testbench reset ends before any access
-        if quiet:   # the master logs its set-up (and transfers) at INFO
-            logging.getLogger(f"cocotb.{dut._name}.{prefix}").setLevel(logging.WARNING)
-        self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, prefix), clk, rst)
+        self.axil = AxiLiteMaster(dut, prefix=prefix, clk=clk)
         #: number of bus reads / writes issued through this window
         self.reads = 0
         self.writes = 0
@@ -68,11 +63,11 @@ class RegisterWindow:
     async def raw_read32(self, offset: int) -> int:
         if offset % 4:
             raise ValueError(f"raw 32-bit access at unaligned offset {offset:#x}")
-        resp = await self.axil.read(offset, 4)
+        data, resp = await self.axil.read32(offset)
         self.reads += 1
-        if resp.resp != AxiResp.OKAY:
-            raise BusError(f"register read at {offset:#x} answered {AxiResp(resp.resp).name}")
-        return int.from_bytes(resp.data, "little")
+        if resp:
+            raise BusError(f"register read at {offset:#x} answered {RESP_NAMES[resp]}")
+        return data
 
     async def raw_write32(self, offset: int, value: int) -> None:
         if offset % 4:
@@ -82,8 +77,8 @@ class RegisterWindow:
     async def _write_bytes(self, offset: int, data: bytes) -> None:
         resp = await self.axil.write(offset, data)
         self.writes += 1
-        if resp.resp != AxiResp.OKAY:
-            raise BusError(f"register write at {offset:#x} answered {AxiResp(resp.resp).name}")
+        if resp:
+            raise BusError(f"register write at {offset:#x} answered {RESP_NAMES[resp]}")
 
     # ---- registers --------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ TESTS = [
     "unplayable_format_sets_dese",
     "two_streams_mix_in_codec",
     "backpressure_render_and_capture",
+    "reference_axi_models",
 ]
 
 
