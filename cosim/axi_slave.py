@@ -14,9 +14,10 @@ for back-pressure: a true value holds ARREADY/AWREADY/WREADY low or RVALID/BVALI
 import cocotb
 from cocotb.triggers import RisingEdge
 
-__all__ = ["AxiMemorySlave", "CHANNELS"]
+from .backpressure import ChannelPauses
 
-CHANNELS = ("aw", "w", "b", "ar", "r")
+__all__ = ["AxiMemorySlave"]
+
 OKAY, SLVERR = 0, 2
 
 
@@ -39,7 +40,7 @@ class AxiMemorySlave:
             "req", "araddr", "arlen", "arvalid", "arready", "rdata", "rresp", "rlast", "rvalid",
             "rready", "rid", "awaddr", "awlen", "awvalid", "awready", "wdata", "wstrb", "wlast",
             "wvalid", "wready", "bresp", "bvalid", "bready", "bid")}
-        self._pause = {ch: None for ch in CHANNELS}
+        self._paused = ChannelPauses()
         #: bursts served, for statistics
         self.reads = 0
         self.writes = 0
@@ -49,15 +50,9 @@ class AxiMemorySlave:
         self._task = cocotb.start_soon(self._run())
 
     def set_pause(self, channel, generator):
-        """Back-pressure on ``channel`` (one of CHANNELS) from an iterator of booleans, or
+        """Back-pressure on ``channel`` (aw, w, b, ar, r) from an iterator of booleans, or
         ``None`` for none."""
-        if channel not in CHANNELS:
-            raise ValueError(f"unknown AXI channel {channel!r}")
-        self._pause[channel] = generator
-
-    def _paused(self, channel):
-        gen = self._pause[channel]
-        return bool(next(gen, False)) if gen is not None else False
+        self._paused.set(channel, generator)
 
     async def _run(self):
         s = self._sig

@@ -12,9 +12,10 @@ it before the handshake, as AXI requires); on B/R they hold READY low.
 import cocotb
 from cocotb.triggers import Lock, RisingEdge
 
-__all__ = ["AxiLiteMaster", "CHANNELS"]
+from .backpressure import ChannelPauses
 
-CHANNELS = ("aw", "w", "b", "ar", "r")
+__all__ = ["AxiLiteMaster"]
+
 
 
 class AxiLiteMaster:
@@ -29,18 +30,13 @@ class AxiLiteMaster:
         for name in ("awaddr", "awprot", "awvalid", "wdata", "wstrb", "wvalid", "bready",
                      "araddr", "arprot", "arvalid", "rready"):
             self._sig[name].value = 0
-        self._pause = {ch: None for ch in CHANNELS}
+        self._paused = ChannelPauses()
         self._lock = Lock()
 
     def set_pause(self, channel, generator):
-        """Back-pressure on ``channel`` from an iterator of booleans (``None``: none)."""
-        if channel not in CHANNELS:
-            raise ValueError(f"unknown AXI channel {channel!r}")
-        self._pause[channel] = generator
-
-    def _paused(self, channel):
-        gen = self._pause[channel]
-        return bool(next(gen, False)) if gen is not None else False
+        """Back-pressure on ``channel`` (aw, w, b, ar, r) from an iterator of booleans, or
+        ``None`` for none."""
+        self._paused.set(channel, generator)
 
     async def write(self, addr, data):
         """Write ``data`` (1-4 bytes, not crossing a 32-bit word) at byte address ``addr``;
