@@ -15,6 +15,7 @@ TESTS = [
     "capture_24bit_mono",
     "queue_mode_lvi_moves",
     "underrun_reports_and_recovers",
+    "overrun_reports_and_recovers",
     "bus_error_on_descriptor",
     "bus_error_on_data",
     "unplayable_format_sets_dese",
