@@ -9,7 +9,6 @@ generators give back-pressure per channel: on AW/W/AR they delay raising VALID (
 it before the handshake, as AXI requires); on B/R they hold READY low.
 """
 
-import cocotb
 from cocotb.triggers import Lock, RisingEdge
 
 from .backpressure import ChannelPauses

@@ -101,7 +101,6 @@ def wrapper_verilog(dut_module: str, ports, clk_hz: float, *, clock: str = "clk"
         if pdir.get(sig) != "input":
             raise ValueError(f"the design has no input port {sig!r} for the wrapper to drive")
     defaults = dict(INPUT_DEFAULTS if input_defaults is None else input_defaults)
-    widths = {n: w for n, _, w in ports}
     half = half_period_ps(clk_hz)
 
     inner = {n: f"{n}__dut" for n, d, _ in ports if d == "input"}

@@ -1,6 +1,6 @@
 """AXI4-Lite slave that drives the register bank's simple bus."""
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 

@@ -70,7 +70,7 @@ from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
-from .i2s_link import LinkSlave, SLOTS, SLOT_BITS, FRAME_BITS, check_frame_clocks
+from .i2s_link import LinkSlave, SLOTS, SLOT_BITS, check_frame_clocks
 
 
 __all__ = [

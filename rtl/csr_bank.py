@@ -14,7 +14,7 @@ Every register also has ``w_stb`` and ``r_stb`` (Out) pulses for side effects su
 read. Byte strobes are honoured: only the bytes enabled in ``w_strb`` change.
 """
 
-from amaranth.hdl import Module, Signal, Cat, Const
+from amaranth.hdl import Module, Cat, Const
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 

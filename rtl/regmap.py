@@ -14,7 +14,7 @@ Field access types
           ICB): the value read back says when the request has taken effect.
 """
 
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
 import json
 
 __all__ = ["Field", "Register", "RegisterMap", "REGMAP", "NUM_STREAMS", "INPUT_STREAMS",

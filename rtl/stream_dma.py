@@ -177,7 +177,6 @@ class _EngineCore(Elaboratable):
                 m.d.sync += dma_pos.eq(wrapped)
 
         masks = Array(Const((1 << k) - 1, 4) for k in range(5))
-        bus_resp_ok = Signal()
         m.d.comb += [
             bus.arid.eq(0), bus.awid.eq(0), bus.arsize.eq(2), bus.awsize.eq(2),
             bus.arburst.eq(BURST_INCR), bus.awburst.eq(BURST_INCR),
@@ -189,7 +188,7 @@ class _EngineCore(Elaboratable):
         desc_len = Signal(32)
         dma_idle = Signal()
 
-        with m.FSM(name="dma") as fsm:
+        with m.FSM(name="dma"):
             with m.State("IDLE"):
                 m.d.comb += dma_idle.eq(1)
                 with m.If(run_req):

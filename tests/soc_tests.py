@@ -12,7 +12,7 @@ from cocotb.triggers import Timer, RisingEdge
 from cosim.hda import fmt_value, verb
 from cosim.render_job import expected_dac_frames
 from cosim.soc_env import SocEnv, FRAME_NS
-from rtl.regmap import REGMAP, stream_reg
+from rtl.regmap import REGMAP
 from rtl import codec as codec_rtl
 
 MEM_SIZE = 16 << 20
@@ -307,7 +307,7 @@ async def queue_mode_lvi_moves(dut):
     sizes = size([512, 256, 768, 512], [512, 64, 192, 128])
     segs = tb.scattered_segments(sizes)
     data = [(a, tb.random_audio(n)) for a, n in segs]
-    buf = await tb.render_setup(1, data, fmt, ioc=False, queue=True, lvi=0, lvbie=True)
+    await tb.render_setup(1, data, fmt, ioc=False, queue=True, lvi=0, lvbie=True)
     await tb.hda.enable_interrupts(1)
     await tb.hda.start(1)
     await tb.frames(10)
