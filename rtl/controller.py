@@ -81,8 +81,10 @@ class Controller(wiring.Component):
         m.d.comb += r("WALLCLK").COUNT.r_data.eq(wallclk)
 
         # ---- constant and capability fields -----------------------------------------------------
-        constant = {"GCAP", "VMIN", "VMAJ", "DPUBASE"} | {stream_reg("BDPU", n)
-                                                          for n in range(NUM_STREAMS)}
+        # a list, not a set: elaboration order must not depend on hash seeds, or the Verilog
+        # (and the content-hashed build cache key) would change from process to process
+        constant = ["GCAP", "VMIN", "VMAJ", "DPUBASE"] + [stream_reg("BDPU", n)
+                                                          for n in range(NUM_STREAMS)]
         for name in constant:
             for f in REGMAP[name].fields:
                 m.d.comb += getattr(r(name), f.name).r_data.eq(f.reset)

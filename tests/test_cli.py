@@ -1,6 +1,7 @@
 """The pcsim command line: verilog and regmap exports, and bad input handling."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -66,3 +67,13 @@ def test_bad_input_one_line_error_and_no_output(tmp_path, args, message):
 def test_unknown_option_fails():
     result = pcsim("regmap", "--format", "xml")
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_verilog_export_is_deterministic():
+    """The build cache is keyed by the Verilog text: it must not depend on the hash seed."""
+    code = ("import hashlib; from rtl.export import verilog_text; "
+            "print(hashlib.sha256(verilog_text().encode()).hexdigest())")
+    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout
+               for seed in (1, 2, 3)}
+    assert len(digests) == 1 and len(next(iter(digests))) > 60, digests
