@@ -45,7 +45,7 @@ class TB(SocEnv):
             self.regs.axil.set_pause(ch, gen())
 
     def random_audio(self, nbytes):
-        return bytes(self.rng.getrandbits(8) for _ in range(nbytes))
+        return self.rng.randbytes(nbytes)
 
     def scattered_segments(self, sizes, offsets=None):
         """One segment per size, each in its own non-contiguous page at an optional offset."""
@@ -535,7 +535,7 @@ async def reference_axi_models(dut):
             pass
     rng = random.Random(5)
     frames = size(512, 96)
-    data = bytes(rng.getrandbits(8) for _ in range(frames * 4))
+    data = rng.randbytes(frames * 4)
     ram.write(0x10000, data)
     bdl = (0x10000).to_bytes(8, "little") + len(data).to_bytes(4, "little") + bytes(4)
     ram.write(0x8000, bdl)

@@ -1,0 +1,278 @@
+"""The kernel services portdrv needs, as small interfaces (DESIGN.md section 4).
+
+portdrv knows neither the simulator nor real hardware: it is handed objects implementing these
+interfaces. ``cosim`` implements them on the simulated machine (cocotb triggers, simulation time);
+the pure-Python :class:`SimpleScheduler` and :class:`SoftInterruptLine` here implement them on
+plain ``asyncio`` with a virtual clock, for unit tests that need no simulator.
+
+Time is always an ``int`` count of 100-ns units, the KeQueryPerformanceCounter-like timebase of
+the whole stack. Drivers are coroutines; the only things they await from the HAL are
+:meth:`Clock.sleep_100ns` and :meth:`HalEvent.wait`, so the same driver code runs under any
+scheduler that implements these interfaces.
+"""
+
+import asyncio
+import heapq
+import inspect
+from abc import ABC, abstractmethod
+
+from .status import NTSTATUS
+
+__all__ = [
+    "Clock",
+    "HalEvent",
+    "InterruptSource",
+    "Scheduler",
+    "SimpleScheduler",
+    "SoftInterruptLine",
+]
+
+
+class Clock(ABC):
+    """The 100-ns timebase."""
+
+    @abstractmethod
+    def now_100ns(self) -> int:
+        """The current time in 100-ns units; never decreases (KeQueryPerformanceCounter)."""
+
+    @abstractmethod
+    async def sleep_100ns(self, n: int) -> None:
+        """Suspend the calling coroutine for ``n`` >= 0 units of 100 ns.
+
+        ``n == 0`` only yields: the caller resumes at the same time, after other coroutines
+        ready at that time had a chance to run.
+        """
+
+
+class HalEvent(ABC):
+    """A notification event (KEVENT, NotificationEvent type): stays set until cleared."""
+
+    @abstractmethod
+    def set(self) -> None:
+        """Signal the event, releasing every coroutine waiting on it. Callable from plain code."""
+
+    @abstractmethod
+    def clear(self) -> None:
+        """Reset the event so later :meth:`wait` calls block."""
+
+    @abstractmethod
+    def is_set(self) -> bool:
+        """True while the event is signalled."""
+
+    @abstractmethod
+    async def wait(self) -> None:
+        """Return at once if the event is set, else suspend until :meth:`set`."""
+
+
+class Scheduler(Clock):
+    """Runs driver coroutines: the timebase plus starting coroutines and making events.
+
+    This is what stands in for the kernel's threads, DPC queue and dispatcher objects.
+    """
+
+    @abstractmethod
+    def spawn(self, coro):
+        """Start ``coro`` running concurrently; returns an implementation-defined handle.
+
+        Callable from plain (non-async) code such as an ISR or an interrupt callback. The
+        coroutine starts later, not inside this call.
+        """
+
+    @abstractmethod
+    def new_event(self) -> HalEvent:
+        """A new, cleared :class:`HalEvent` bound to this scheduler."""
+
+
+class InterruptSource(ABC):
+    """A device's interrupt line, as the port layer connects to it (IoConnectInterrupt).
+
+    The handler is a plain function taking no arguments, called at "device IRQL" each time the
+    line asserts (rising edge). It must not block; work that needs to wait is spawned.
+    """
+
+    @abstractmethod
+    def connect(self, handler) -> int:
+        """Register ``handler``; returns an NTSTATUS (SUCCESS, or why it cannot connect)."""
+
+    @abstractmethod
+    def disconnect(self, handler) -> None:
+        """Unregister ``handler``; it is not called for assertions after this returns."""
+
+
+# ---------------------------------------------------------------- pure-Python implementation
+
+
+class _Event(HalEvent):
+    def __init__(self, scheduler):
+        self._scheduler = scheduler
+        self._set = False
+        self._waiters = []  # (future, task)
+
+    def set(self):
+        self._set = True
+        waiters, self._waiters = self._waiters, []
+        for fut, task in waiters:
+            self._scheduler._wake(fut, task)
+
+    def clear(self):
+        self._set = False
+
+    def is_set(self):
+        return self._set
+
+    async def wait(self):
+        if self._set:
+            return
+        fut, task = self._scheduler._park()
+        self._waiters.append((fut, task))
+        await self._scheduler._await_parked(fut, task)
+
+
+class SimpleScheduler(Scheduler):
+    """A :class:`Scheduler` on ``asyncio`` with a virtual 100-ns clock that starts at 0.
+
+    Time advances only when the driving code asks: :meth:`advance` moves the clock forward,
+    waking sleepers in deadline order, and :meth:`run` runs a main coroutine, jumping the clock
+    to the next deadline whenever every coroutine is waiting. Between deadlines the coroutines
+    run until all of them are parked in :meth:`sleep_100ns` or :meth:`HalEvent.wait` (a
+    coroutine awaiting anything else is given a bounded number of event-loop turns, then treated
+    as blocked). An exception raised by a spawned coroutine is re-raised by
+    :meth:`advance`/:meth:`run`, so failures inside ISRs and DPCs are not lost.
+
+    All methods must be used inside one running asyncio loop (e.g. under ``asyncio.run``).
+    """
+
+    _SETTLE_TURNS = 1000
+
+    def __init__(self):
+        self._now = 0
+        self._seq = 0
+        self._timers = []  # heap of (deadline, seq, future, task)
+        self._tasks = set()
+        self._parked = set()
+
+    # Clock
+    def now_100ns(self) -> int:
+        return self._now
+
+    async def sleep_100ns(self, n: int) -> None:
+        n = int(n)
+        if n < 0:
+            raise ValueError(f"sleep of {n} x 100 ns: must be >= 0")
+        fut, task = self._park()
+        self._seq += 1
+        heapq.heappush(self._timers, (self._now + n, self._seq, fut, task))
+        await self._await_parked(fut, task)
+
+    # Scheduler
+    def spawn(self, coro):
+        if not inspect.iscoroutine(coro):
+            raise TypeError(f"spawn needs a coroutine, got {coro!r}")
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        return task
+
+    def new_event(self) -> HalEvent:
+        return _Event(self)
+
+    # driving
+    async def advance(self, n: int = 0) -> None:
+        """Move the clock ``n`` units forward, running everything due up to the new time."""
+        n = int(n)
+        if n < 0:
+            raise ValueError("time cannot go backwards")
+        target = self._now + n
+        while True:
+            await self._settle()
+            if not self._timers or self._timers[0][0] > target:
+                break
+            self._fire_next()
+        self._now = target
+
+    async def run(self, coro):
+        """Run ``coro`` to completion in virtual time and return its result.
+
+        Raises RuntimeError if it waits on something no timer will ever release.
+        """
+        main = self.spawn(coro)
+        while True:
+            await self._settle()
+            if main.done():
+                return main.result()
+            if not self._timers:
+                raise RuntimeError("deadlock: the main coroutine waits and no timer is pending")
+            self._fire_next()
+
+    # internals
+    def _park(self):
+        fut = asyncio.get_running_loop().create_future()
+        task = asyncio.current_task()
+        self._parked.add(task)
+        return fut, task
+
+    async def _await_parked(self, fut, task):
+        try:
+            await fut
+        finally:
+            self._parked.discard(task)
+
+    def _wake(self, fut, task):
+        self._parked.discard(task)
+        if not fut.done():
+            fut.set_result(None)
+
+    def _fire_next(self):
+        """Jump to the earliest deadline and wake every sleeper due then."""
+        deadline = self._timers[0][0]
+        self._now = max(self._now, deadline)
+        while self._timers and self._timers[0][0] == deadline:
+            _, _, fut, task = heapq.heappop(self._timers)
+            self._wake(fut, task)
+
+    async def _settle(self):
+        for _ in range(self._SETTLE_TURNS):
+            self._reap()
+            if self._tasks <= self._parked:
+                return
+            await asyncio.sleep(0)
+        self._reap()
+
+    def _reap(self):
+        done = {t for t in self._tasks if t.done()}
+        self._tasks -= done
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()
+
+
+class SoftInterruptLine(InterruptSource):
+    """An :class:`InterruptSource` driven from Python: :meth:`assert_line` raises the line.
+
+    Several handlers may share the line (a shared interrupt); each assertion calls every
+    connected handler in connection order. Connecting the same handler twice is refused with
+    STATUS_UNSUCCESSFUL.
+    """
+
+    def __init__(self):
+        self._handlers = []
+        self.assertions = 0
+
+    def connect(self, handler) -> int:
+        if handler in self._handlers:
+            return NTSTATUS.UNSUCCESSFUL
+        self._handlers.append(handler)
+        return NTSTATUS.SUCCESS
+
+    def disconnect(self, handler) -> None:
+        if handler in self._handlers:
+            self._handlers.remove(handler)
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._handlers)
+
+    def assert_line(self) -> None:
+        """One interrupt: call each connected handler (a plain call, like device IRQL)."""
+        self.assertions += 1
+        for handler in list(self._handlers):
+            handler()
