@@ -4,7 +4,7 @@ from the IOC interrupt, as a bring-up driver would do before any miniport exists
 import time
 
 from cocotb.triggers import Timer
-from cocotb.utils import get_sim_time
+from cocotb.simtime import get_sim_time
 
 from .hda import fmt_value
 from .soc_env import FRAME_NS

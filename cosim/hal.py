@@ -1,0 +1,76 @@
+"""The portdrv HAL (:mod:`portdrv.hal`) implemented on the simulated machine with cocotb.
+
+Simulated time is the timebase (100-ns units), coroutines are cocotb tasks, and the device's
+interrupt line is :class:`cosim.irq.InterruptLine`. Miniports and port drivers get these objects
+and never import cocotb or cosim themselves.
+"""
+
+import cocotb
+from cocotb.simtime import get_sim_time
+from cocotb.triggers import Event, NullTrigger, Timer
+
+from portdrv.hal import HalEvent, InterruptSource, Scheduler
+from portdrv.status import NTSTATUS
+
+__all__ = ["SimScheduler", "SimEvent", "SimInterruptSource"]
+
+
+class SimEvent(HalEvent):
+    """A notification event over cocotb's Event."""
+
+    def __init__(self):
+        self._event = Event()
+
+    def set(self):
+        self._event.set()
+
+    def clear(self):
+        self._event.clear()
+
+    def is_set(self):
+        return self._event.is_set()
+
+    async def wait(self):
+        await self._event.wait()
+
+
+class SimScheduler(Scheduler):
+    """Driver coroutines as cocotb tasks on simulated time."""
+
+    def now_100ns(self):
+        return int(get_sim_time("ns")) // 100
+
+    async def sleep_100ns(self, n):
+        if n < 0:
+            raise ValueError(f"cannot sleep a negative time ({n} x 100 ns)")
+        # cocotb has no zero-length Timer: a NullTrigger just lets other tasks run
+        await (NullTrigger() if n == 0 else Timer(int(n) * 100, "ns"))
+
+    def spawn(self, coro):
+        return cocotb.start_soon(coro)
+
+    def new_event(self):
+        return SimEvent()
+
+
+class SimInterruptSource(InterruptSource):
+    """The device's interrupt line: each connected handler runs on every rising edge.
+
+    Delivery is edge-triggered, so an ISR must clear every cause it finds (the controller's irq
+    is a level that only falls when no enabled cause remains)."""
+
+    def __init__(self, line):
+        self.line = line
+        self._handlers = []
+
+    def connect(self, handler):
+        if handler in self._handlers:
+            return NTSTATUS.UNSUCCESSFUL
+        self._handlers.append(handler)
+        self.line.add_handler(handler)
+        return NTSTATUS.SUCCESS
+
+    def disconnect(self, handler):
+        if handler in self._handlers:
+            self._handlers.remove(handler)
+            self.line.remove_handler(handler)
