@@ -5,7 +5,7 @@ import cocotb
 
 from cosim.hal import SimScheduler, SimInterruptSource
 from cosim.hda import fmt_value
-from cosim.soc_env import SocEnv, FRAME_NS
+from cosim.soc_env import SocEnv
 from portdrv.interrupt_sync import InterruptSync, InterruptSyncMode
 from portdrv.service_group import ServiceGroup
 from portdrv.status import NTSTATUS
