@@ -7,7 +7,6 @@ PortCls miniports build on the same register map through the HAL instead.
 from dataclasses import dataclass, field
 
 from rtl.regmap import REGMAP, stream_reg
-from rtl.stream_dma import frame_bytes
 
 __all__ = ["HdaController", "StreamBuffer", "fmt_value", "verb", "BDL_ENTRY_BYTES"]
 
@@ -153,7 +152,3 @@ class HdaController:
         sts = REGMAP[stream_reg("STS", n)]
         await self.regs.write(sts.name, sts.encode(**bits))
         return sts.decode(await self.regs.read(sts.name))
-
-    @staticmethod
-    def frame_bytes(fmt):
-        return frame_bytes(fmt)

@@ -6,6 +6,8 @@ import time
 from cocotb.triggers import Timer
 from cocotb.simtime import get_sim_time
 
+from rtl.regmap import frame_bytes
+
 from .hda import fmt_value
 from .soc_env import FRAME_NS
 
@@ -34,7 +36,7 @@ async def render_pcm(env, pcm, channels=2, bits=16, entries=4, entry_bytes=PAGE,
     ``"frames"``. Each BDL entry is one non-contiguous page with IOC; each interrupt refills
     the entry the engine has just fetched."""
     fmt = fmt_value(channels, bits)
-    frame = (4 if bits == 24 else 2) * channels
+    frame = frame_bytes(fmt)
     if entry_bytes % frame:
         raise ValueError(f"entry size {entry_bytes} is not a whole number of {frame}-byte "
                          f"frames")

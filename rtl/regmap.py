@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import json
 
 __all__ = ["Field", "Register", "RegisterMap", "REGMAP", "NUM_STREAMS", "INPUT_STREAMS",
-           "OUTPUT_STREAMS", "stream_reg", "ACCESS_TYPES", "POSITION_PAGE"]
+           "OUTPUT_STREAMS", "stream_reg", "ACCESS_TYPES", "POSITION_PAGE", "format_supported",
+           "frame_bytes"]
 
 ACCESS_TYPES = ("R", "RW", "RW1C", "RWA")
 
@@ -206,6 +207,19 @@ class RegisterMap:
                 lines.append(f"#define {prefix}_{r.name}_{f.name}_MASK {f.mask:#010x}u")
         lines += ["", f"#endif /* {guard} */"]
         return "\n".join(lines) + "\n"
+
+
+def format_supported(fmt):
+    """Software mirror of the hardware check on RUN: 48 kHz family at <= 48 kHz, 16 or 24 bits
+    (24 bits MSB-aligned in a 32-bit container), 1 or 2 channels."""
+    chan, bits = fmt & 0xF, (fmt >> 4) & 7
+    div, mult, base = (fmt >> 8) & 7, (fmt >> 11) & 7, (fmt >> 14) & 1
+    return base == 0 and mult <= div and bits in (1, 3) and chan <= 1
+
+
+def frame_bytes(fmt):
+    """Bytes per frame in memory for a supported FMT value."""
+    return (4 if (fmt >> 4) & 7 == 3 else 2) * ((fmt & 0xF) + 1)
 
 
 def _f(name, lsb, width=1, access="RW", reset=0, doc=""):

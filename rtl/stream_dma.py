@@ -14,23 +14,10 @@ from amaranth.lib.wiring import In, Out
 from .axi import AXI4Signature, RESP_OKAY, BURST_INCR
 from .realigner import ByteRealigner
 
-__all__ = ["StreamEngine", "format_supported", "frame_bytes"]
+__all__ = ["StreamEngine"]
 
 MAX_BURST = 16          # beats
 PAGE = 4096             # AXI bursts never cross a 4 KiB boundary
-
-
-def format_supported(fmt):
-    """Software mirror of the hardware check on RUN: 48 kHz family at <= 48 kHz, 16 or 24 bits
-    (24 bits MSB-aligned in a 32-bit container), 1 or 2 channels."""
-    chan, bits = fmt & 0xF, (fmt >> 4) & 7
-    div, mult, base = (fmt >> 8) & 7, (fmt >> 11) & 7, (fmt >> 14) & 1
-    return base == 0 and mult <= div and bits in (1, 3) and chan <= 1
-
-
-def frame_bytes(fmt):
-    """Bytes per frame in memory for a supported FMT value."""
-    return (4 if (fmt >> 4) & 7 == 3 else 2) * ((fmt & 0xF) + 1)
 
 
 class StreamEngine(wiring.Component):
@@ -354,14 +341,14 @@ class _EngineCore(Elaboratable):
                 m.d.sync += lpib.eq(wrapped)
 
         if e.output:
-            self._output_link(m, e, fifo, ra, fb, wide, stereo, run_req, halted, dma_idle,
+            self._output_link(m, e, fifo, ra, fb, wide, stereo, run_req, halted,
                               advance_lpib, xrun)
         else:
             self._input_link(m, e, fifo, ra, fb, wide, stereo, run_req, fifo_free,
                              bytes_avail, advance_lpib, xrun)
         return m
 
-    def _output_link(self, m, e, fifo, ra, fb, wide, stereo, run_req, halted, dma_idle,
+    def _output_link(self, m, e, fifo, ra, fb, wide, stereo, run_req, halted,
                      advance_lpib, xrun):
         depth = e.fifo_depth
         # FIFO -> realigner

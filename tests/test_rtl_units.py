@@ -9,8 +9,7 @@ from amaranth.sim import Simulator
 from rtl.axil_slave import AXI4LiteToCSR
 from rtl.csr_bank import RegisterBank
 from rtl.realigner import ByteRealigner
-from rtl.regmap import REGMAP, Field, Register, RegisterMap
-from rtl.stream_dma import format_supported, frame_bytes
+from rtl.regmap import REGMAP, Field, Register, RegisterMap, format_supported, frame_bytes
 from amaranth.hdl import Module
 from amaranth.lib import wiring
 
