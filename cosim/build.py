@@ -382,6 +382,8 @@ def run(build_result: BuildResult, test_module: str, testcase=None, test_dir=Non
     dac_file = test_dir / "dac.txt"
     dac_file.unlink(missing_ok=True)
     plus.append(f"+pcsim_dac={dac_file}")
+    # the simulated clock period, for drivers that report the device clock (cosim.system)
+    plus.append(f"+pcsim_clock_period_ps={br.clock_period_ps}")
     waves = False
     if waves_file is not None:
         waves_file = Path(waves_file).resolve()

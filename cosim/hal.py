@@ -9,10 +9,10 @@ import cocotb
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import Event, NullTrigger, Timer
 
-from portdrv.hal import HalEvent, InterruptSource, Scheduler
+from portdrv.hal import HalEvent, InterruptSource, PhysicalMemory, Scheduler
 from portdrv.status import NTSTATUS
 
-__all__ = ["SimScheduler", "SimEvent", "SimInterruptSource"]
+__all__ = ["SimScheduler", "SimEvent", "SimInterruptSource", "SimPhysicalMemory"]
 
 
 class SimEvent(HalEvent):
@@ -74,3 +74,34 @@ class SimInterruptSource(InterruptSource):
         if handler in self._handlers:
             self._handlers.remove(handler)
             self.line.remove_handler(handler)
+
+
+class SimPhysicalMemory(PhysicalMemory):
+    """The host's physical memory (:class:`cosim.host_memory.HostMemory`) and its page
+    allocator as the HAL's :class:`~portdrv.hal.PhysicalMemory`."""
+
+    def __init__(self, memory, allocator):
+        self.memory = memory
+        self.allocator = allocator
+        self.page_size = allocator.page_size
+
+    def allocate_pages(self, count):
+        try:
+            return self.allocator.alloc_pages(count)
+        except MemoryError:
+            return None
+
+    def allocate_contiguous(self, nbytes, align=128):
+        try:
+            return self.allocator.alloc_contiguous(nbytes, align)
+        except MemoryError:
+            return None
+
+    def free(self, address):
+        self.allocator.free(address)
+
+    def read(self, address, n):
+        return self.memory.read(address, n)
+
+    def write(self, address, data):
+        self.memory.write(address, data)

@@ -6,30 +6,11 @@ PortCls miniports build on the same register map through the HAL instead.
 
 from dataclasses import dataclass, field
 
+from miniports.hda import BDL_ENTRY_BYTES, fmt_value, verb
 from rtl.regmap import REGMAP, stream_reg
 
 __all__ = ["HdaController", "StreamBuffer", "fmt_value", "verb", "BDL_ENTRY_BYTES"]
 
-BDL_ENTRY_BYTES = 16
-POLL_NS = 20_000
-
-
-def fmt_value(channels=2, bits=16, mult=1, div=1):
-    """SDnFMT for a 48 kHz-family format (rate = 48000 * mult / div)."""
-    code = {8: 0, 16: 1, 20: 2, 24: 3, 32: 4}.get(bits)
-    if code is None:
-        raise ValueError(f"unsupported sample size {bits} bits")
-    if not 1 <= channels <= 16:
-        raise ValueError(f"unsupported channel count {channels}")
-    fmt = REGMAP["SD0FMT"]
-    return fmt.encode(CHAN=channels - 1, BITS=code, DIV=div - 1, MULT=mult - 1, BASE=0)
-
-
-def verb(nid, command, payload=0):
-    """Codec verb for codec 0: 12-bit command with 8-bit payload, or 4-bit with 16-bit."""
-    if command <= 0xF:
-        return (nid << 20) | (command << 16) | (payload & 0xFFFF)
-    return (nid << 20) | (command << 8) | (payload & 0xFF)
 
 
 @dataclass

@@ -17,6 +17,8 @@ import random
 from dataclasses import dataclass
 from typing import Iterable
 
+from portdrv.memory import Mdl
+
 __all__ = ["HostMemory", "BusFault", "PageAllocator", "Buffer", "PAGE_SIZE",
            "DEFAULT_MEMORY_SIZE"]
 
@@ -300,18 +302,7 @@ class Buffer:
     def segments(self, offset: int = 0, length: int | None = None) -> list[tuple[int, int]]:
         """``(phys_addr, len)`` runs covering ``[offset, offset+length)``; none crosses a page
         boundary (runs are never merged, even if pages happen to be adjacent)."""
-        if length is None:
-            length = self.size - offset
-        if offset < 0 or length < 0 or offset + length > self.size:
-            raise IndexError(f"range {offset}+{length} outside buffer of {self.size} bytes")
-        out = []
-        while length:
-            page_off = offset % self.page_size
-            n = min(length, self.page_size - page_off)
-            out.append((self.pages[offset // self.page_size] + page_off, n))
-            offset += n
-            length -= n
-        return out
+        return Mdl(self.pages, self.size, self.page_size).segments(offset, length)
 
     def write(self, offset: int, data) -> None:
         data = memoryview(bytes(data))

@@ -39,11 +39,15 @@ class SocEnv:
             self._mic = Microphone(self.dut)
         return self._mic
 
-    async def start(self):
-        """Wait for the testbench's power-on reset to end, then bring the controller up."""
+    async def wait_power_on(self):
+        """Wait for the testbench's power-on reset to end."""
         await RisingEdge(self.dut.clk)
         while self.dut.rst.value:
             await RisingEdge(self.dut.clk)
+
+    async def start(self):
+        """Wait for the power-on reset to end, then bring the controller up."""
+        await self.wait_power_on()
         await self.hda.reset()
 
     async def frames(self, n):

@@ -15,16 +15,22 @@ import asyncio
 import heapq
 import inspect
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 
 from .status import NTSTATUS
 
 __all__ = [
+    "BusError",
     "Clock",
     "HalEvent",
     "InterruptSource",
+    "PhysicalMemory",
+    "RegisterAccess",
+    "ResourceList",
     "Scheduler",
     "SimpleScheduler",
     "SoftInterruptLine",
+    "SoftPhysicalMemory",
 ]
 
 
@@ -97,6 +103,74 @@ class InterruptSource(ABC):
     @abstractmethod
     def disconnect(self, handler) -> None:
         """Unregister ``handler``; it is not called for assertions after this returns."""
+
+
+class BusError(IOError):
+    """A register or memory access the bus answered with an error (a hardware fault)."""
+
+
+class RegisterAccess(ABC):
+    """The device's register window (READ_REGISTER_ULONG / WRITE_REGISTER_xxx).
+
+    Offsets are byte offsets from the start of the window. Reads fetch an aligned 32-bit
+    word; writes send 1, 2 or 4 bytes inside one aligned word, so only those bytes are written
+    (HDA drivers rely on byte writes to clear one status register without touching its
+    neighbours). A failed access raises :class:`BusError`.
+    """
+
+    @abstractmethod
+    async def read32(self, offset: int) -> int:
+        """The 32-bit word at ``offset`` (a multiple of 4)."""
+
+    @abstractmethod
+    async def write(self, offset: int, data: bytes) -> None:
+        """Write ``data`` (1, 2 or 4 bytes, not crossing a 32-bit word) at ``offset``."""
+
+
+class PhysicalMemory(ABC):
+    """Physical memory as a driver sees it: page allocation and CPU access by physical address.
+
+    :meth:`allocate_pages` returns pages that need not be contiguous (MmAllocatePagesForMdl);
+    :meth:`allocate_contiguous` returns one physically contiguous run
+    (MmAllocateContiguousMemory). Both return None when memory is exhausted. Reads and writes
+    by the CPU take no bus time.
+    """
+
+    page_size = 4096
+
+    @abstractmethod
+    def allocate_pages(self, count: int):
+        """``count`` page addresses, or None."""
+
+    @abstractmethod
+    def allocate_contiguous(self, nbytes: int, align: int = 128):
+        """The address of ``nbytes`` contiguous bytes aligned to ``align``, or None."""
+
+    @abstractmethod
+    def free(self, address: int) -> None:
+        """Free one allocation: a page from :meth:`allocate_pages` or a contiguous run."""
+
+    @abstractmethod
+    def read(self, address: int, n: int) -> bytes:
+        """``n`` bytes at physical ``address``."""
+
+    @abstractmethod
+    def write(self, address: int, data) -> None:
+        """Write ``data`` at physical ``address``."""
+
+
+@dataclass
+class ResourceList:
+    """What the adapter hands a miniport at Init (its CM resource list plus kernel services):
+    the register window, the interrupt line, physical memory and the scheduler/clock."""
+
+    registers: RegisterAccess
+    interrupt: InterruptSource
+    memory: PhysicalMemory
+    scheduler: Scheduler
+    #: device-specific configuration a bus driver or firmware table would supply (e.g. the
+    #: device's clock frequency as ``clock_hz``)
+    parameters: dict = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- pure-Python implementation
@@ -276,3 +350,57 @@ class SoftInterruptLine(InterruptSource):
         self.assertions += 1
         for handler in list(self._handlers):
             handler()
+
+
+class SoftPhysicalMemory(PhysicalMemory):
+    """A :class:`PhysicalMemory` in a bytearray, for tests without a simulator.
+
+    Pages are handed out in a scattered order (every other page first) so buffers are not
+    physically contiguous; page 0 is never used.
+    """
+
+    def __init__(self, size: int = 4 << 20, page_size: int = 4096):
+        if size < 4 * page_size:
+            raise ValueError(f"memory of {size} bytes is too small")
+        self.page_size = page_size
+        self.mem = bytearray(size)
+        pages = size // page_size
+        self._free = [p for p in range(1, pages, 2)] + [p for p in range(2, pages, 2)]
+        self._allocs = {}
+
+    def allocate_pages(self, count):
+        if count < 0 or count > len(self._free):
+            return None
+        taken, self._free = self._free[:count], self._free[count:]
+        for p in taken:
+            self._allocs[p] = 1
+        return [p * self.page_size for p in taken]
+
+    def allocate_contiguous(self, nbytes, align=128):
+        n = -(-nbytes // self.page_size)
+        free = sorted(self._free)
+        for i in range(len(free) - n + 1):
+            if free[i + n - 1] - free[i] == n - 1 and (free[i] * self.page_size) % align == 0:
+                run = set(range(free[i], free[i] + n))
+                self._free = [p for p in self._free if p not in run]
+                self._allocs[free[i]] = n
+                return free[i] * self.page_size
+        return None
+
+    def free(self, address):
+        first = address // self.page_size
+        n = self._allocs.pop(first, None)
+        if n is None or address % self.page_size:
+            raise ValueError(f"{address:#x} is not an allocation of this memory")
+        self._free.extend(range(first, first + n))
+
+    def read(self, address, n):
+        if address < 0 or address + n > len(self.mem):
+            raise BusError(f"read of {n} bytes at {address:#x} outside memory")
+        return bytes(self.mem[address:address + n])
+
+    def write(self, address, data):
+        data = bytes(data)
+        if address < 0 or address + len(data) > len(self.mem):
+            raise BusError(f"write of {len(data)} bytes at {address:#x} outside memory")
+        self.mem[address:address + len(data)] = data
