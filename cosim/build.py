@@ -333,7 +333,7 @@ def _safe(s: str) -> str:
 
 def run(build_result: BuildResult, test_module: str, testcase=None, test_dir=None,
         extra_env: Mapping[str, str] | None = None, seed=None, waves_file=None,
-        test_module_dir=None, plusargs: Sequence[str] = ()) -> Path:
+        test_module_dir=None, plusargs: Sequence[str] = (), log_file=None) -> Path:
     """Run cocotb ``test_module`` against a finished build; return the results XML path.
 
     ``test_module`` is a module name (``"regwindow_tests"``) or a path to a ``.py`` file; its
@@ -341,7 +341,8 @@ def run(build_result: BuildResult, test_module: str, testcase=None, test_dir=Non
     a test name or a list of names (default: all). ``test_dir`` is where the simulator runs
     (default: a fresh directory under ``.cache/sim/runs/``). ``waves_file`` records waves there;
     it needs a build made with ``waves`` and a matching suffix (.fst/.vcd). ``extra_env`` is set
-    in the simulator's environment. Raises :class:`SimulationFailed` if any test failed or the
+    in the simulator's environment. ``log_file`` takes the simulator's output instead of the
+    terminal. Raises :class:`SimulationFailed` if any test failed or the
     simulator ended abnormally.
     """
     from cocotb_tools.check_results import get_results
@@ -413,7 +414,8 @@ def run(build_result: BuildResult, test_module: str, testcase=None, test_dir=Non
             runner.test(test_module=module_name, hdl_toplevel=br.hdl_toplevel,
                         hdl_toplevel_lang="verilog", testcase=names or None, seed=seed,
                         extra_env=env, waves=waves, build_dir=br.build_dir, test_dir=test_dir,
-                        results_xml=str(results), test_args=test_args, plusargs=plus)
+                        results_xml=str(results), test_args=test_args, plusargs=plus,
+                        log_file=log_file)
         except SystemExit as exc:  # the runner exits on failures or a crashed simulator
             failure = exc
         except (RuntimeError, subprocess.CalledProcessError) as exc:  # simulator died

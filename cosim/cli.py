@@ -51,6 +51,41 @@ def cmd_regmap(args):
         sys.stdout.write(text)
 
 
+def _stack_run(func, *a, **kw):
+    """Run play/record, turning bad input and simulation failures into one-line errors."""
+    from .build import SimulationFailed
+    from .wavio import WavError
+    try:
+        return func(*a, **kw)
+    except (WavError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    except SimulationFailed as exc:
+        raise CliError(f"simulation failed: {exc}") from None
+
+
+def cmd_play(args):
+    from .player import play
+    report = _stack_run(play, args.input, args.out, sim=args.sim, miniport=args.miniport,
+                        waves=args.waves, report_path=args.report, quiet=args.quiet)
+    verdict = "bit-exact" if report["bit_exact"] else \
+        f"NOT bit-exact ({report['mismatched_frames']} frames differ)"
+    print(f"pcsim play: {report['frames_out']} of {report['frames_in']} frames reached the "
+          f"DAC, {verdict}, {report['underruns']} underruns; wrote {report['output']}",
+          file=sys.stderr)
+    return 0 if report["bit_exact"] and report["frames_out"] == report["frames_in"] else 1
+
+
+def cmd_record(args):
+    from .player import record
+    report = _stack_run(record, args.output, args.seconds, in_wav=args.input,
+                        tone_hz=args.tone, sim=args.sim, miniport=args.miniport,
+                        waves=args.waves, report_path=args.report, quiet=args.quiet)
+    verdict = "bit-exact" if report["bit_exact"] else "NOT bit-exact"
+    print(f"pcsim record: {report['frames_out']} frames from the microphone ({verdict}), "
+          f"{report['underruns']} overruns; wrote {report['output']}", file=sys.stderr)
+    return 0 if report["bit_exact"] else 1
+
+
 def cmd_demo(args):
     from cosim import demo
     return demo.main(sim=args.sim)
@@ -86,6 +121,31 @@ def build_parser():
     r.add_argument("--format", choices=("md", "c", "json"), default="md")
     r.add_argument("-o", "--output", help="output file (default: standard output)")
     r.set_defaults(func=cmd_regmap)
+
+    from .player import MINIPORTS
+    pl = sub.add_parser("play", help="play a WAV through the driver stack to the DAC")
+    pl.add_argument("input", metavar="IN.wav")
+    pl.add_argument("--out", metavar="OUT.wav", help="what reached the DAC (default: "
+                    "IN_out.wav beside the input)")
+    pl.add_argument("--miniport", choices=MINIPORTS, default="wavert")
+    pl.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
+    pl.add_argument("--waves", metavar="FILE.fst|FILE.vcd", help="record waveforms")
+    pl.add_argument("--report", metavar="R.json", help="write the JSON report here")
+    pl.add_argument("-q", "--quiet", action="store_true", help="do not print the report")
+    pl.set_defaults(func=cmd_play)
+
+    rc = sub.add_parser("record", help="record from the microphone through the driver stack")
+    rc.add_argument("output", metavar="OUT.wav")
+    rc.add_argument("--seconds", type=float, required=True, help="how much to record")
+    src = rc.add_mutually_exclusive_group(required=True)
+    src.add_argument("--in", dest="input", metavar="IN.wav", help="feed the microphone a WAV")
+    src.add_argument("--tone", type=float, metavar="HZ", help="feed the microphone a sine")
+    rc.add_argument("--miniport", choices=MINIPORTS, default="wavert")
+    rc.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
+    rc.add_argument("--waves", metavar="FILE.fst|FILE.vcd", help="record waveforms")
+    rc.add_argument("--report", metavar="R.json", help="write the JSON report here")
+    rc.add_argument("-q", "--quiet", action="store_true", help="do not print the report")
+    rc.set_defaults(func=cmd_record)
 
     d = sub.add_parser("demo", help="stream the bundled example through SD1 and check it")
     d.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")

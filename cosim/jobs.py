@@ -1,7 +1,9 @@
-"""cocotb entry points for whole-simulation jobs (demo, benchmark). A job reads its
-parameters from the JSON file named by ``PCSIM_JOB`` and writes its result JSON next to it.
+"""cocotb entry points for whole-simulation jobs. A job reads its parameters from the JSON
+file named by ``PCSIM_JOB`` and writes its result JSON next to it.
 
-Run through :func:`cosim.jobs.run_job` from the host process."""
+- ``render_job``: register-level streaming through SD1 (benchmark); host side :func:`run_job`.
+- ``play_job`` / ``record_job``: through the whole driver stack (``pcsim play/record``);
+  host side :func:`run_stack_job`."""
 
 import json
 import os
@@ -9,7 +11,7 @@ from pathlib import Path
 
 import cocotb
 
-__all__ = ["run_job"]
+__all__ = ["run_job", "run_stack_job"]
 
 
 @cocotb.test()
@@ -52,4 +54,102 @@ def run_job(sim, pcm_path, channels, bits, workdir, clk_hz=12_288_000):
     report = json.loads(Path(job["result"]).read_text())
     report["build_s"] = result.seconds
     report["dac_out"] = job["dac_out"]
+    return report
+
+
+def _progress_writer(path):
+    """A progress callback that keeps ``done total`` in the file at ``path``."""
+    if not path:
+        return None
+    path = Path(path)
+
+    def progress(done, total):
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(f"{done} {total}")
+        os.replace(tmp, path)
+    return progress
+
+
+@cocotb.test()
+async def play_job(dut):
+    """Play the job's PCM through client -> WaveRT port/miniport -> device -> DAC."""
+    from .stack_audio import play_through_stack
+    from .system import AudioSystem
+    job_file = Path(os.environ["PCSIM_JOB"])
+    job = json.loads(job_file.read_text())
+    pcm = Path(job["pcm"]).read_bytes()
+    system = AudioSystem(dut)
+    await system.start()
+    report = await play_through_stack(system, pcm, job["channels"], job["bits"], job["rate"],
+                                      progress=_progress_writer(job.get("progress")))
+    frames = report.pop("frames")
+    Path(job["output"]).write_bytes(b"".join(
+        (l & 0xFFFFFF).to_bytes(3, "little") + (r & 0xFFFFFF).to_bytes(3, "little")
+        for l, r in frames))
+    Path(job["result"]).write_text(json.dumps(report, indent=2))
+
+
+@cocotb.test()
+async def record_job(dut):
+    """Record from the microphone through the WaveRT capture pin."""
+    from .stack_audio import record_through_stack, tone_frames
+    from .system import AudioSystem
+    job_file = Path(os.environ["PCSIM_JOB"])
+    job = json.loads(job_file.read_text())
+    system = AudioSystem(dut)
+    await system.start()
+    if job.get("source"):
+        raw = Path(job["source"]).read_bytes()
+        source = [(int.from_bytes(raw[i:i + 3], "little", signed=True),
+                   int.from_bytes(raw[i + 3:i + 6], "little", signed=True))
+                  for i in range(0, len(raw), 6)]
+    else:
+        source = tone_frames(job["tone_hz"], job["rate"], job["frames"] + job["rate"])
+    report = await record_through_stack(system, source, job["frames"], job["channels"],
+                                        job["bits"], job["rate"],
+                                        progress=_progress_writer(job.get("progress")))
+    Path(job["output"]).write_bytes(report.pop("pcm"))
+    Path(job["result"]).write_text(json.dumps(report, indent=2))
+
+
+def run_stack_job(testcase, job, sim, workdir, *, clk_hz=12_288_000, waves=None,
+                  on_progress=None):
+    """Run the cocotb job ``testcase`` (``play_job`` or ``record_job``) with parameters
+    ``job`` on ``sim`` and return its result dict. ``waves`` is a .fst/.vcd path or None;
+    ``on_progress(done, total)`` is called from this process while the simulation runs.
+    Simulator output goes to ``workdir/sim.log``."""
+    import threading
+
+    from .build import build, run, soc_design
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    job = dict(job, result=str(workdir / "result.json"), progress=str(workdir / "progress"))
+    job_file = workdir / "job.json"
+    job_file.write_text(json.dumps(job))
+    wave_fmt = Path(waves).suffix.lstrip(".").lower() if waves else None
+    result = build(soc_design(clk_hz=clk_hz), sim, waves=wave_fmt)
+    log = workdir / "sim.log"
+    done = threading.Event()
+
+    def watch():
+        last = None
+        while not done.wait(0.5):
+            try:
+                text = Path(job["progress"]).read_text()
+            except OSError:
+                continue
+            if text != last and on_progress:
+                last = text
+                on_progress(*map(int, text.split()))
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        run(result, "cosim.jobs", testcase=testcase, test_dir=workdir / "sim",
+            extra_env={"PCSIM_JOB": str(job_file)}, waves_file=waves, log_file=log)
+    finally:
+        done.set()
+        watcher.join()
+    report = json.loads(Path(job["result"]).read_text())
+    report["build_s"] = result.seconds
     return report

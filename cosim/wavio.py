@@ -43,7 +43,7 @@ def read_wav(path):
             channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
             raw = w.readframes(w.getnframes())
     except (wave.Error, EOFError) as exc:
-        raise WavError(f"{path}: not a PCM WAV file ({exc})") from None
+        raise WavError(f"{path}: not a PCM WAV file ({exc or 'truncated header'})") from None
     if width not in (2, 3):
         raise WavError(f"{path}: {8 * width}-bit samples are not supported (16 or 24)")
     if channels not in (1, 2):

@@ -423,11 +423,11 @@ class WaveRTPin:
             if self._event is not None:
                 await self._event.wait()
                 self._event.clear()
-                self.notifications_seen += 1
             else:
                 await self._scheduler.sleep_100ns(period)
             if self._running_stop or self._closed:
                 break
+            self.notifications_seen += self._event is not None
             await self._update_positions()
             if self.capture:
                 self._transfer_capture()

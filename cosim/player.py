@@ -1,0 +1,179 @@
+"""``pcsim play`` and ``pcsim record``: the host side.
+
+Input is checked before any simulation starts (a bad file gives one line naming the problem);
+outputs are written atomically only once the run has finished, so a failed run leaves none.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .wavio import WavError, read_wav, write_wav
+
+__all__ = ["play", "record", "ProgressBar", "MINIPORTS"]
+
+#: the miniports ``--miniport`` accepts (WavePci and WaveCyclic come with their issues)
+MINIPORTS = ("wavert",)
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal, shown once a run has taken ``delay_s``."""
+
+    def __init__(self, label, stream=None, delay_s=3.0, width=30):
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.delay_s = delay_s
+        self.width = width
+        self.t0 = time.monotonic()
+        self.shown = False
+
+    def __call__(self, done, total):
+        if not getattr(self.stream, "isatty", lambda: False)():
+            return
+        if time.monotonic() - self.t0 < self.delay_s or total <= 0:
+            return
+        frac = min(1.0, done / total)
+        bar = "#" * int(frac * self.width)
+        self.stream.write(f"\r{self.label} [{bar:<{self.width}}] {100 * frac:5.1f}% "
+                          f"({done}/{total} frames, {time.monotonic() - self.t0:.0f} s)")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self):
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _check_output(path, what):
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{what} {path} is a directory")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ValueError(f"{what} {path}: directory {parent} does not exist")
+    return path
+
+
+def _check_waves(path):
+    if path is None:
+        return None
+    path = _check_output(path, "waves file")
+    if path.suffix.lower() not in (".fst", ".vcd"):
+        raise ValueError(f"waves file {path} must end in .fst or .vcd")
+    return path
+
+
+def _write_json(path, report):
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".",
+                               prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(report, fh, indent=2)
+        fh.write("\n")
+    os.replace(tmp, path)
+
+
+def _finish(report, report_path, quiet):
+    if report_path:
+        _write_json(report_path, report)
+    if not quiet:
+        print(json.dumps(report, indent=2))
+
+
+def play(in_wav, out_wav=None, *, sim="verilator", miniport="wavert", waves=None,
+         report_path=None, quiet=False):
+    """Play ``in_wav`` through the driver stack; write what reached the DAC to ``out_wav``.
+    Returns the report dict. Raises WavError/ValueError for bad input (before simulating)."""
+    from .jobs import run_stack_job
+    if miniport not in MINIPORTS:
+        raise ValueError(f"miniport {miniport!r} is not available (choose {', '.join(MINIPORTS)})")
+    pcm = read_wav(in_wav)
+    if pcm.frames == 0:
+        raise WavError(f"{in_wav}: no audio frames")
+    out_wav = _check_output(out_wav or Path(in_wav).with_name(Path(in_wav).stem + "_out.wav"),
+                            "output file")
+    waves = _check_waves(waves)
+    if report_path:
+        _check_output(report_path, "report file")
+    with tempfile.TemporaryDirectory(prefix="pcsim-play-") as tmp:
+        pcm_file = Path(tmp) / "input.pcm"
+        pcm_file.write_bytes(pcm.data)
+        job = {"pcm": str(pcm_file), "channels": pcm.channels, "bits": pcm.bits,
+               "rate": pcm.rate, "output": str(Path(tmp) / "dac.raw")}
+        bar = ProgressBar(f"play {Path(in_wav).name}")
+        try:
+            report = run_stack_job("play_job", job, sim, Path(tmp) / "job", waves=waves,
+                                   on_progress=bar)
+        finally:
+            bar.close()
+        raw = Path(job["output"]).read_bytes()
+    frames = [(int.from_bytes(raw[i:i + 3], "little", signed=True),
+               int.from_bytes(raw[i + 3:i + 6], "little", signed=True))
+              for i in range(0, len(raw), 6)]
+    write_wav(out_wav, frames, pcm.channels, pcm.bits, pcm.rate)
+    report = dict(report, input=str(in_wav), output=str(out_wav), simulator=sim,
+                  miniport=miniport, audio_s=pcm.frames / pcm.rate)
+    report["audio_s_per_wall_s"] = report["audio_s"] / report["wall_s"] if report["wall_s"] \
+        else 0.0
+    _finish(report, report_path, quiet)
+    return report
+
+
+def record(out_wav, seconds, *, in_wav=None, tone_hz=None, sim="verilator",
+           miniport="wavert", waves=None, report_path=None, quiet=False,
+           channels=2, bits=16, rate=48000):
+    """Record ``seconds`` from the microphone (fed from ``in_wav`` or a ``tone_hz`` sine)
+    through the driver stack into ``out_wav``. Returns the report dict."""
+    from .jobs import run_stack_job
+    if miniport not in MINIPORTS:
+        raise ValueError(f"miniport {miniport!r} is not available (choose {', '.join(MINIPORTS)})")
+    if not seconds or seconds <= 0:
+        raise ValueError(f"--seconds must be positive, got {seconds}")
+    if (in_wav is None) == (tone_hz is None):
+        raise ValueError("give exactly one source: --in IN.wav or --tone HZ")
+    out_wav = _check_output(out_wav, "output file")
+    waves = _check_waves(waves)
+    if report_path:
+        _check_output(report_path, "report file")
+    source = None
+    if in_wav is not None:
+        pcm = read_wav(in_wav)
+        channels, bits, rate = pcm.channels, pcm.bits, pcm.rate
+        from .render_job import expected_dac_frames
+        source = expected_dac_frames(pcm.data, channels, bits)
+    elif not 0 < tone_hz < rate / 2:
+        raise ValueError(f"tone of {tone_hz} Hz is outside 0 < f < {rate / 2:g} Hz")
+    frames = int(round(seconds * rate))
+    if frames == 0:
+        raise ValueError(f"--seconds {seconds} is less than one frame")
+    with tempfile.TemporaryDirectory(prefix="pcsim-record-") as tmp:
+        job = {"channels": channels, "bits": bits, "rate": rate, "frames": frames,
+               "tone_hz": tone_hz, "output": str(Path(tmp) / "capture.pcm")}
+        if source is not None:
+            src = Path(tmp) / "mic.raw"
+            src.write_bytes(b"".join((l & 0xFFFFFF).to_bytes(3, "little")
+                                     + (r & 0xFFFFFF).to_bytes(3, "little")
+                                     for l, r in source))
+            job["source"] = str(src)
+        bar = ProgressBar(f"record {Path(out_wav).name}")
+        try:
+            report = run_stack_job("record_job", job, sim, Path(tmp) / "job", waves=waves,
+                                   on_progress=bar)
+        finally:
+            bar.close()
+        captured = Path(job["output"]).read_bytes()
+    from .stack_audio import pcm_to_frames
+    write_wav(out_wav, pcm_to_frames(captured, channels, bits), channels, bits, rate)
+    report = dict(report, output=str(out_wav), simulator=sim, miniport=miniport,
+                  source=str(in_wav) if in_wav else f"tone {tone_hz} Hz",
+                  audio_s=frames / rate)
+    report["audio_s_per_wall_s"] = report["audio_s"] / report["wall_s"] if report["wall_s"] \
+        else 0.0
+    _finish(report, report_path, quiet)
+    return report

@@ -1,0 +1,172 @@
+"""Play and record through the whole driver stack, inside a simulation (``pcsim play/record``).
+
+:func:`play_through_stack` streams PCM from a client through the port, the miniport, the
+registers and DMA to the codec, and checks what reached the DAC; :func:`record_through_stack`
+feeds the microphone and checks what the client read. Both return a report dict (DESIGN.md
+section 5) and run as cocotb coroutines on an :class:`cosim.system.AudioSystem`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from cocotb.simtime import get_sim_time
+from cocotb.triggers import Timer
+
+from miniports.adapter import WAVE_FILTER
+from miniports.wavert import PIN_CAPTURE, PIN_RENDER
+from portdrv.formats import WaveFormat
+from portdrv.ksstate import KSSTATE
+
+from .render_job import expected_dac_frames
+from .soc_env import FRAME_NS
+
+__all__ = ["play_through_stack", "record_through_stack", "wave_format", "tone_frames",
+           "pcm_to_frames", "frames_to_pcm"]
+
+#: how often the position is compared with the speaker and progress reported (ns)
+SAMPLE_NS = 2_000_000
+
+
+def wave_format(channels, bits, rate):
+    """The client format for PCM as the controller reads it (24-bit in 32-bit containers)."""
+    return WaveFormat.pcm(channels, rate, bits, 32 if bits == 24 else 16)
+
+
+def pcm_to_frames(pcm, channels, bits):
+    """Signed 24-bit (left, right) pairs for interleaved PCM (mono on both sides)."""
+    return expected_dac_frames(pcm, channels, bits)
+
+
+def frames_to_pcm(frames, channels, bits):
+    """The capture bytes the controller stores for 24-bit ADC frames."""
+    out = bytearray()
+    for frame in frames:
+        for v in frame[:channels]:
+            if bits == 16:
+                out += ((v >> 8) & 0xFFFF).to_bytes(2, "little")
+            else:
+                out += ((v & 0xFFFFFF) << 8).to_bytes(4, "little")
+    return bytes(out)
+
+
+def tone_frames(hz, rate, count, amplitude=0.5):
+    """A sine of ``hz`` as signed 24-bit frames, the same on both channels."""
+    full = (1 << 23) - 1
+    return [(v, v) for v in (int(round(amplitude * full * math.sin(2 * math.pi * hz * n / rate)))
+                            for n in range(count))]
+
+
+def _cycles(sim_ns, system):
+    hz = system.resources.parameters["clock_hz"]
+    return int(sim_ns * hz / 10**9) if hz else 0
+
+
+async def _sample_positions(system, stream, block_align, state, progress, total_frames):
+    """Every SAMPLE_NS: compare the client's play position with the frames the speaker got,
+    and report progress."""
+    while True:
+        await Timer(SAMPLE_NS, "ns")
+        play, _ = await stream.get_position()
+        heard = len(system.speaker.frames)
+        state["max_error"] = max(state["max_error"], abs(play // block_align - heard))
+        if progress:
+            progress(min(heard, total_frames), total_frames)
+
+
+async def play_through_stack(system, pcm, channels, bits, rate, *, buffer_ms=10,
+                             progress=None):
+    """Play interleaved PCM through the WaveRT render pin; report dict with ``frames``."""
+    fmt = wave_format(channels, bits, rate)
+    total = len(pcm) // fmt.block_align
+    wall0, sim0 = time.perf_counter(), get_sim_time("ns")
+    stream = await system.client.open(WAVE_FILTER, PIN_RENDER, fmt,
+                                      buffer_bytes=fmt.avg_bytes_per_sec * buffer_ms // 1000)
+    stream.write(pcm[:total * fmt.block_align])
+    stream.end_of_stream()
+    state = {"max_error": 0}
+    await stream.set_state(KSSTATE.RUN)
+    sampler = system.scheduler.spawn(
+        _sample_positions(system, stream, fmt.block_align, state, progress, total))
+    await stream.wait_drained()
+    await Timer(int(4 * FRAME_NS * 48000 / rate), "ns")   # the last frames cross the link
+    sampler.cancel()
+    pin = stream.pin
+    xrun = await pin.stream.xrun()
+    await stream.close()
+    sim_ns = get_sim_time("ns") - sim0
+    heard = system.speaker.frames
+    frames = heard[:total]
+    want = expected_dac_frames(pcm[:total * fmt.block_align], channels, bits)
+    return {
+        "frames": frames,
+        "frames_in": total,
+        "frames_out": len(frames),
+        "bit_exact": frames == want,
+        "mismatched_frames": sum(1 for a, b in zip(frames, want) if a != b)
+        + abs(len(frames) - len(want)),
+        "underruns": pin.glitches + xrun,
+        "glitches": pin.glitches,
+        "hardware_xruns": xrun,
+        "interrupts": system.adapter.interrupt_sync.interrupts,
+        "notifications": pin.notifications_seen,
+        "max_position_error_frames": state["max_error"],
+        "sim_time_ns": int(sim_ns),
+        "wall_s": time.perf_counter() - wall0,
+        "cycles": _cycles(sim_ns, system),
+    }
+
+
+async def record_through_stack(system, source, frames_wanted, channels, bits, rate, *,
+                               buffer_ms=10, progress=None):
+    """Feed ``source`` (signed 24-bit frames) to the microphone and record ``frames_wanted``
+    frames through the WaveRT capture pin; report dict with the captured ``pcm``."""
+    fmt = wave_format(channels, bits, rate)
+    wall0, sim0 = time.perf_counter(), get_sim_time("ns")
+    system.mic.feed(source)
+    stream = await system.client.open(WAVE_FILTER, PIN_CAPTURE, fmt,
+                                      buffer_bytes=fmt.avg_bytes_per_sec * buffer_ms // 1000)
+    await stream.set_state(KSSTATE.RUN)
+    want_bytes = frames_wanted * fmt.block_align
+    data = bytearray()
+    while len(data) < want_bytes:
+        data += await stream.read(want_bytes - len(data))
+        if progress:
+            progress(len(data) // fmt.block_align, frames_wanted)
+    pin = stream.pin
+    xrun = await pin.stream.xrun()
+    await stream.close()
+    sim_ns = get_sim_time("ns") - sim0
+    # the ADC starts when the stream runs: find where the captured audio begins in what the
+    # microphone delivered, then compare all of it
+    sampled = frames_to_pcm(system.mic.sampled, channels, bits)
+    lead_in = _find_alignment(sampled, bytes(data), fmt.block_align)
+    return {
+        "pcm": bytes(data),
+        "frames_in": len(system.mic.sampled),
+        "frames_out": len(data) // fmt.block_align,
+        "bit_exact": lead_in is not None,
+        "lead_in_frames": lead_in,
+        "underruns": pin.glitches + xrun,
+        "glitches": pin.glitches,
+        "hardware_xruns": xrun,
+        "interrupts": system.adapter.interrupt_sync.interrupts,
+        "notifications": pin.notifications_seen,
+        "sim_time_ns": int(sim_ns),
+        "wall_s": time.perf_counter() - wall0,
+        "cycles": _cycles(sim_ns, system),
+    }
+
+
+def _find_alignment(sampled, captured, align):
+    """The frame index in ``sampled`` from which ``captured`` follows exactly, or None."""
+    start = 0
+    probe = captured[:64 * align]
+    while True:
+        i = sampled.find(probe, start)
+        if i < 0:
+            return None
+        if i % align == 0 and sampled[i:i + len(captured)] == captured:
+            return i // align
+        start = i + 1
