@@ -106,6 +106,16 @@ def _positive_int(text):
     return value
 
 
+def _stack_options(parser):
+    """The options play and record share (DESIGN.md section 5)."""
+    from .player import MINIPORTS
+    parser.add_argument("--miniport", choices=MINIPORTS, default="wavert")
+    parser.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
+    parser.add_argument("--waves", metavar="FILE.fst|FILE.vcd", help="record waveforms")
+    parser.add_argument("--report", metavar="R.json", help="write the JSON report here")
+    parser.add_argument("-q", "--quiet", action="store_true", help="do not print the report")
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="pcsim", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -122,16 +132,11 @@ def build_parser():
     r.add_argument("-o", "--output", help="output file (default: standard output)")
     r.set_defaults(func=cmd_regmap)
 
-    from .player import MINIPORTS
     pl = sub.add_parser("play", help="play a WAV through the driver stack to the DAC")
     pl.add_argument("input", metavar="IN.wav")
     pl.add_argument("--out", metavar="OUT.wav", help="what reached the DAC (default: "
                     "IN_out.wav beside the input)")
-    pl.add_argument("--miniport", choices=MINIPORTS, default="wavert")
-    pl.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
-    pl.add_argument("--waves", metavar="FILE.fst|FILE.vcd", help="record waveforms")
-    pl.add_argument("--report", metavar="R.json", help="write the JSON report here")
-    pl.add_argument("-q", "--quiet", action="store_true", help="do not print the report")
+    _stack_options(pl)
     pl.set_defaults(func=cmd_play)
 
     rc = sub.add_parser("record", help="record from the microphone through the driver stack")
@@ -140,11 +145,7 @@ def build_parser():
     src = rc.add_mutually_exclusive_group(required=True)
     src.add_argument("--in", dest="input", metavar="IN.wav", help="feed the microphone a WAV")
     src.add_argument("--tone", type=float, metavar="HZ", help="feed the microphone a sine")
-    rc.add_argument("--miniport", choices=MINIPORTS, default="wavert")
-    rc.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
-    rc.add_argument("--waves", metavar="FILE.fst|FILE.vcd", help="record waveforms")
-    rc.add_argument("--report", metavar="R.json", help="write the JSON report here")
-    rc.add_argument("-q", "--quiet", action="store_true", help="do not print the report")
+    _stack_options(rc)
     rc.set_defaults(func=cmd_record)
 
     d = sub.add_parser("demo", help="stream the bundled example through SD1 and check it")

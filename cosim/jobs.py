@@ -11,7 +11,14 @@ from pathlib import Path
 
 import cocotb
 
+from .wavio import pack_frames, unpack_frames
+
 __all__ = ["run_job", "run_stack_job"]
+
+
+def _job():
+    """This run's job parameters (the JSON file named by PCSIM_JOB)."""
+    return json.loads(Path(os.environ["PCSIM_JOB"]).read_text())
 
 
 @cocotb.test()
@@ -19,8 +26,7 @@ async def render_job(dut):
     """Play the job's PCM file through SD1 and record what reached the DAC."""
     from .render_job import render_pcm, expected_dac_frames
     from .soc_env import SocEnv
-    job_file = Path(os.environ["PCSIM_JOB"])
-    job = json.loads(job_file.read_text())
+    job = _job()
     pcm = Path(job["pcm"]).read_bytes()
     env = SocEnv(dut)
     await env.start()
@@ -31,28 +37,17 @@ async def render_job(dut):
     report["mismatched_frames"] = sum(1 for a, b in zip(frames, expected) if a != b) + \
         abs(len(frames) - len(expected))
     report["cycles"] = int(report["sim_time_ns"] * job["clk_hz"] / 1e9)
-    Path(job["dac_out"]).write_bytes(b"".join(
-        (l & 0xFFFFFF).to_bytes(3, "little") + (r & 0xFFFFFF).to_bytes(3, "little")
-        for l, r in frames))
+    Path(job["dac_out"]).write_bytes(pack_frames(frames))
     Path(job["result"]).write_text(json.dumps(report, indent=2))
 
 
 def run_job(sim, pcm_path, channels, bits, workdir, clk_hz=12_288_000):
     """Build (cached) and run ``render_job`` on ``sim``; return its result dict (with
     ``dac_out``, the DAC frames as packed 24-bit little-endian stereo)."""
-    from .build import build, run, soc_design
     workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
     job = {"pcm": str(Path(pcm_path).resolve()), "channels": channels, "bits": bits,
-           "clk_hz": clk_hz, "dac_out": str(workdir / "dac.raw"),
-           "result": str(workdir / "result.json")}
-    job_file = workdir / "job.json"
-    job_file.write_text(json.dumps(job))
-    result = build(soc_design(clk_hz=clk_hz), sim)
-    run(result, "cosim.jobs", testcase="render_job", test_dir=workdir / "sim",
-        extra_env={"PCSIM_JOB": str(job_file)})
-    report = json.loads(Path(job["result"]).read_text())
-    report["build_s"] = result.seconds
+           "clk_hz": clk_hz, "dac_out": str(workdir / "dac.raw")}
+    report = run_stack_job("render_job", job, sim, workdir, clk_hz=clk_hz)
     report["dac_out"] = job["dac_out"]
     return report
 
@@ -75,17 +70,14 @@ async def play_job(dut):
     """Play the job's PCM through client -> WaveRT port/miniport -> device -> DAC."""
     from .stack_audio import play_through_stack
     from .system import AudioSystem
-    job_file = Path(os.environ["PCSIM_JOB"])
-    job = json.loads(job_file.read_text())
+    job = _job()
     pcm = Path(job["pcm"]).read_bytes()
     system = AudioSystem(dut)
     await system.start()
     report = await play_through_stack(system, pcm, job["channels"], job["bits"], job["rate"],
                                       progress=_progress_writer(job.get("progress")))
     frames = report.pop("frames")
-    Path(job["output"]).write_bytes(b"".join(
-        (l & 0xFFFFFF).to_bytes(3, "little") + (r & 0xFFFFFF).to_bytes(3, "little")
-        for l, r in frames))
+    Path(job["output"]).write_bytes(pack_frames(frames))
     Path(job["result"]).write_text(json.dumps(report, indent=2))
 
 
@@ -94,15 +86,11 @@ async def record_job(dut):
     """Record from the microphone through the WaveRT capture pin."""
     from .stack_audio import record_through_stack, tone_frames
     from .system import AudioSystem
-    job_file = Path(os.environ["PCSIM_JOB"])
-    job = json.loads(job_file.read_text())
+    job = _job()
     system = AudioSystem(dut)
     await system.start()
     if job.get("source"):
-        raw = Path(job["source"]).read_bytes()
-        source = [(int.from_bytes(raw[i:i + 3], "little", signed=True),
-                   int.from_bytes(raw[i + 3:i + 6], "little", signed=True))
-                  for i in range(0, len(raw), 6)]
+        source = unpack_frames(Path(job["source"]).read_bytes())
     else:
         source = tone_frames(job["tone_hz"], job["rate"], job["frames"] + job["rate"])
     report = await record_through_stack(system, source, job["frames"], job["channels"],
@@ -114,7 +102,7 @@ async def record_job(dut):
 
 def run_stack_job(testcase, job, sim, workdir, *, clk_hz=12_288_000, waves=None,
                   on_progress=None):
-    """Run the cocotb job ``testcase`` (``play_job`` or ``record_job``) with parameters
+    """Run the cocotb job ``testcase`` (``render_job``, ``play_job``, ``record_job``) with parameters
     ``job`` on ``sim`` and return its result dict. ``waves`` is a .fst/.vcd path or None;
     ``on_progress(done, total)`` is called from this process while the simulation runs.
     Simulator output goes to ``workdir/sim.log``."""

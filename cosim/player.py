@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .wavio import WavError, read_wav, write_wav
+from .wavio import WavError, pack_frames, read_wav, unpack_frames, write_wav
 
 __all__ = ["play", "record", "ProgressBar", "MINIPORTS"]
 
@@ -86,13 +86,35 @@ def _finish(report, report_path, quiet):
         print(json.dumps(report, indent=2))
 
 
+def _simulate(testcase, job, sim, tmp, waves, label):
+    """Run one stack job with a progress bar; returns its report."""
+    from .jobs import run_stack_job
+    bar = ProgressBar(label)
+    try:
+        return run_stack_job(testcase, job, sim, Path(tmp) / "job", waves=waves,
+                             on_progress=bar)
+    finally:
+        bar.close()
+
+
+def _complete(report, extra, audio_s, report_path, quiet):
+    report = dict(report, **extra, audio_s=audio_s)
+    report["audio_s_per_wall_s"] = audio_s / report["wall_s"] if report["wall_s"] else 0.0
+    _finish(report, report_path, quiet)
+    return report
+
+
+def _check_miniport(miniport):
+    if miniport not in MINIPORTS:
+        raise ValueError(f"miniport {miniport!r} is not available (choose "
+                         f"{', '.join(MINIPORTS)})")
+
+
 def play(in_wav, out_wav=None, *, sim="verilator", miniport="wavert", waves=None,
          report_path=None, quiet=False):
     """Play ``in_wav`` through the driver stack; write what reached the DAC to ``out_wav``.
     Returns the report dict. Raises WavError/ValueError for bad input (before simulating)."""
-    from .jobs import run_stack_job
-    if miniport not in MINIPORTS:
-        raise ValueError(f"miniport {miniport!r} is not available (choose {', '.join(MINIPORTS)})")
+    _check_miniport(miniport)
     pcm = read_wav(in_wav)
     if pcm.frames == 0:
         raise WavError(f"{in_wav}: no audio frames")
@@ -106,23 +128,11 @@ def play(in_wav, out_wav=None, *, sim="verilator", miniport="wavert", waves=None
         pcm_file.write_bytes(pcm.data)
         job = {"pcm": str(pcm_file), "channels": pcm.channels, "bits": pcm.bits,
                "rate": pcm.rate, "output": str(Path(tmp) / "dac.raw")}
-        bar = ProgressBar(f"play {Path(in_wav).name}")
-        try:
-            report = run_stack_job("play_job", job, sim, Path(tmp) / "job", waves=waves,
-                                   on_progress=bar)
-        finally:
-            bar.close()
-        raw = Path(job["output"]).read_bytes()
-    frames = [(int.from_bytes(raw[i:i + 3], "little", signed=True),
-               int.from_bytes(raw[i + 3:i + 6], "little", signed=True))
-              for i in range(0, len(raw), 6)]
+        report = _simulate("play_job", job, sim, tmp, waves, f"play {Path(in_wav).name}")
+        frames = unpack_frames(Path(job["output"]).read_bytes())
     write_wav(out_wav, frames, pcm.channels, pcm.bits, pcm.rate)
-    report = dict(report, input=str(in_wav), output=str(out_wav), simulator=sim,
-                  miniport=miniport, audio_s=pcm.frames / pcm.rate)
-    report["audio_s_per_wall_s"] = report["audio_s"] / report["wall_s"] if report["wall_s"] \
-        else 0.0
-    _finish(report, report_path, quiet)
-    return report
+    return _complete(report, dict(input=str(in_wav), output=str(out_wav), simulator=sim,
+                                  miniport=miniport), pcm.frames / pcm.rate, report_path, quiet)
 
 
 def record(out_wav, seconds, *, in_wav=None, tone_hz=None, sim="verilator",
@@ -130,9 +140,7 @@ def record(out_wav, seconds, *, in_wav=None, tone_hz=None, sim="verilator",
            channels=2, bits=16, rate=48000):
     """Record ``seconds`` from the microphone (fed from ``in_wav`` or a ``tone_hz`` sine)
     through the driver stack into ``out_wav``. Returns the report dict."""
-    from .jobs import run_stack_job
-    if miniport not in MINIPORTS:
-        raise ValueError(f"miniport {miniport!r} is not available (choose {', '.join(MINIPORTS)})")
+    _check_miniport(miniport)
     if not seconds or seconds <= 0:
         raise ValueError(f"--seconds must be positive, got {seconds}")
     if (in_wav is None) == (tone_hz is None):
@@ -157,23 +165,12 @@ def record(out_wav, seconds, *, in_wav=None, tone_hz=None, sim="verilator",
                "tone_hz": tone_hz, "output": str(Path(tmp) / "capture.pcm")}
         if source is not None:
             src = Path(tmp) / "mic.raw"
-            src.write_bytes(b"".join((l & 0xFFFFFF).to_bytes(3, "little")
-                                     + (r & 0xFFFFFF).to_bytes(3, "little")
-                                     for l, r in source))
+            src.write_bytes(pack_frames(source))
             job["source"] = str(src)
-        bar = ProgressBar(f"record {Path(out_wav).name}")
-        try:
-            report = run_stack_job("record_job", job, sim, Path(tmp) / "job", waves=waves,
-                                   on_progress=bar)
-        finally:
-            bar.close()
+        report = _simulate("record_job", job, sim, tmp, waves, f"record {Path(out_wav).name}")
         captured = Path(job["output"]).read_bytes()
     from .stack_audio import pcm_to_frames
     write_wav(out_wav, pcm_to_frames(captured, channels, bits), channels, bits, rate)
-    report = dict(report, output=str(out_wav), simulator=sim, miniport=miniport,
-                  source=str(in_wav) if in_wav else f"tone {tone_hz} Hz",
-                  audio_s=frames / rate)
-    report["audio_s_per_wall_s"] = report["audio_s"] / report["wall_s"] if report["wall_s"] \
-        else 0.0
-    _finish(report, report_path, quiet)
-    return report
+    return _complete(report, dict(output=str(out_wav), simulator=sim, miniport=miniport,
+                                  source=str(in_wav) if in_wav else f"tone {tone_hz} Hz"),
+                     frames / rate, report_path, quiet)

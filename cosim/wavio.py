@@ -6,7 +6,8 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Pcm", "WavError", "read_wav", "write_wav", "SUPPORTED_RATES"]
+__all__ = ["Pcm", "WavError", "read_wav", "write_wav", "SUPPORTED_RATES", "pack_frames",
+           "unpack_frames"]
 
 #: rates the controller and codec play: 48 kHz * MULT / DIV at or below 48 kHz
 SUPPORTED_RATES = (8000, 16000, 32000, 48000)
@@ -79,3 +80,16 @@ def write_wav(path, frames, channels, bits, rate):
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def pack_frames(frames):
+    """Signed 24-bit (left, right) frames as 6 little-endian bytes each (job files)."""
+    return b"".join((l & 0xFFFFFF).to_bytes(3, "little") + (r & 0xFFFFFF).to_bytes(3, "little")
+                    for l, r in frames)
+
+
+def unpack_frames(raw):
+    """The inverse of :func:`pack_frames`."""
+    return [(int.from_bytes(raw[i:i + 3], "little", signed=True),
+             int.from_bytes(raw[i + 3:i + 6], "little", signed=True))
+            for i in range(0, len(raw) - 5, 6)]
