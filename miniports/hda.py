@@ -128,7 +128,7 @@ class HdaStreamEngine:
         self.regs = controller.regs
         self.n = n
         self.is_input = n in INPUT_STREAMS
-        self.fifo_size = None           # bytes, read by :meth:`reset`
+        self.fifo_size = 0              # bytes; FIFOS is valid once FMT is written
 
     def reg(self, name):
         return stream_reg(name, self.n)
@@ -150,12 +150,17 @@ class HdaStreamEngine:
         await regs.write(self.reg("BDPU"), 0)
         await regs.write(self.reg("CBL"), bdl.length if cbl is None else cbl)
         await regs.write(self.reg("LVI"), len(bdl.entries) - 1 if lvi is None else lvi)
-        await regs.write(self.reg("FMT"), fmt)
+        await self.set_format(fmt)
         mode = REGMAP[self.reg("MODE")]
         await regs.write(mode.name, mode.encode(QUEUE=int(queue), ZERO=int(zero)))
         ctl = REGMAP[self.reg("CTL")]
         await regs.write(ctl.name, ctl.encode(STRM=tag, IOCE=int(ioce), FEIE=int(feie),
                                               DEIE=int(deie), LVBIE=int(lvbie)))
+
+    async def set_format(self, fmt):
+        """Write SDnFMT; FIFOS is valid from then on, so read the FIFO size too."""
+        await self.regs.write(self.reg("FMT"), fmt)
+        self.fifo_size = await self.regs.read(self.reg("FIFOS")) + 1
 
     async def set_lvi(self, lvi):
         await self.regs.write(self.reg("LVI"), lvi)

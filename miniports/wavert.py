@@ -16,7 +16,7 @@ from portdrv.ksstate import KSSTATE
 from portdrv.service_group import ServiceGroup
 from portdrv.status import NTSTATUS, nt_success
 from portdrv.wavert import AudioPosition, DeviceDescription, HwLatency, HwRegister
-from rtl.regmap import REGMAP, stream_reg
+from rtl.regmap import REGMAP
 
 from .hda import NID_ADC, NID_DAC_A, NID_DAC_B, LINK_FRAME_RATE, Bdl, wave_format_to_fmt
 
@@ -25,8 +25,12 @@ __all__ = ["MiniportWaveRT", "MiniportWaveRTStream", "PIN_RENDER", "PIN_CAPTURE"
 
 PIN_RENDER, PIN_CAPTURE, PIN_RENDER_BRIDGE, PIN_CAPTURE_BRIDGE = range(4)
 
-#: 16-bit and 24-bit (in 32-bit containers) PCM, 1-2 channels, 8..48 kHz (48 kHz family)
-DATA_RANGES = (AudioDataRange(2, 16, 16, 8000, 48000), AudioDataRange(2, 24, 24, 8000, 48000))
+#: the rates of the 48 kHz family the controller and codec carry (48000 * m / d <= 48 kHz)
+RATES = (48000, 32000, 16000, 8000)
+#: 16-bit and 24-bit (in 32-bit containers) PCM, 1-2 channels, one range per rate (a range
+#: cannot leave 44.1 kHz out otherwise), best first
+DATA_RANGES = tuple(AudioDataRange(2, bits, bits, rate, rate) for bits in (24, 16)
+                    for rate in RATES)
 
 #: link frames between a sample leaving the controller and reaching the DAC pins (render),
 #: and between the ADC sampling and the controller receiving it (capture)
@@ -237,8 +241,7 @@ class MiniportWaveRTStream:
                 and self.size % fmt.block_align:
             return NTSTATUS.INVALID_PARAMETER
         self.fmt, self.fmt_value = fmt, value
-        if self.state != KSSTATE.STOP:
-            await self.controller.regs.write(stream_reg("FMT", self.engine.n), value)
+        await self.engine.set_format(value)
         await self.controller.codec.set_converter_format(self.converter, value)
         return NTSTATUS.SUCCESS
 

@@ -389,9 +389,9 @@ class SoftPhysicalMemory(PhysicalMemory):
 
     def free(self, address):
         first = address // self.page_size
-        n = self._allocs.pop(first, None)
-        if n is None or address % self.page_size:
+        if address % self.page_size or first not in self._allocs:
             raise ValueError(f"{address:#x} is not an allocation of this memory")
+        n = self._allocs.pop(first)
         self._free.extend(range(first, first + n))
 
     def read(self, address, n):

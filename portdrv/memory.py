@@ -8,7 +8,7 @@ offset while the device sees the scattered pages.
 
 from __future__ import annotations
 
-__all__ = ["Mdl", "MappedBuffer", "allocate_mdl", "free_mdl"]
+__all__ = ["Mdl", "MappedBuffer", "CyclicBuffer", "allocate_mdl", "free_mdl"]
 
 
 class Mdl:
@@ -93,23 +93,38 @@ class MappedBuffer:
     def read(self, offset, n):
         return b"".join(self.memory.read(a, k) for a, k in self.mdl.segments(offset, n))
 
-    def write_cyclic(self, offset, data):
-        """Write ``data`` starting at ``offset`` modulo the buffer size, wrapping around."""
-        size = self.mdl.byte_count
-        data = bytes(data)
-        if len(data) > size:
-            raise ValueError(f"{len(data)} bytes do not fit a cyclic buffer of {size}")
-        offset %= size
-        first = min(len(data), size - offset)
-        self.write(offset, data[:first])
-        if first < len(data):
-            self.write(0, data[first:])
 
-    def read_cyclic(self, offset, n):
-        size = self.mdl.byte_count
-        if n > size:
-            raise ValueError(f"{n} bytes do not fit a cyclic buffer of {size}")
-        offset %= size
-        first = min(n, size - offset)
-        data = self.read(offset, first)
-        return data + self.read(0, n - first) if first < n else data
+class CyclicBuffer:
+    """``size`` bytes from ``offset`` of a :class:`MappedBuffer`, addressed by a position that
+    wraps at ``size`` (a WaveRT cyclic buffer inside its MDL)."""
+
+    def __init__(self, mapping, offset, size):
+        if offset < 0 or size <= 0 or offset + size > len(mapping):
+            raise ValueError(f"cyclic buffer {offset}+{size} outside a mapping of "
+                             f"{len(mapping)} bytes")
+        self.mapping = mapping
+        self.offset = offset
+        self.size = size
+
+    def __len__(self):
+        return self.size
+
+    def _runs(self, position, n):
+        if n > self.size:
+            raise ValueError(f"{n} bytes do not fit a cyclic buffer of {self.size}")
+        position %= self.size
+        first = min(n, self.size - position)
+        yield self.offset + position, first
+        if first < n:
+            yield self.offset, n - first
+
+    def write(self, position, data):
+        data = bytes(data)
+        done = 0
+        for at, n in self._runs(position, len(data)):
+            self.mapping.write(at, data[done:done + n])
+            done += n
+
+    def read(self, position, n):
+        return b"".join(self.mapping.read(at, k) for at, k in self._runs(position, n))
+

@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .ksstate import KSSTATE, StreamState
-from .memory import MappedBuffer, allocate_mdl, free_mdl
+from .memory import CyclicBuffer, MappedBuffer, allocate_mdl, free_mdl
 from .status import NTSTATUS, nt_success
 
 __all__ = ["PortWaveRT", "PortWaveRTStream", "WaveRTPin", "HwLatency", "HwRegister",
@@ -93,14 +93,19 @@ class PortWaveRTStream:
 
     def allocate_contiguous_pages_for_mdl(self, low, high, size):
         """``size`` contiguous bytes between physical addresses ``low`` and ``high``."""
-        mdl = allocate_mdl(self._memory, size, contiguous=True)
-        if mdl is None:
-            return None
-        if mdl.pages[0] < low or mdl.pages[-1] + mdl.page_size - 1 > high:
-            free_mdl(self._memory, mdl)
-            return None
-        self._mdls.append(mdl)
-        return mdl
+        rejected = []
+        try:
+            while True:
+                mdl = allocate_mdl(self._memory, size, contiguous=True)
+                if mdl is None:
+                    return None
+                if mdl.pages[0] >= low and mdl.pages[-1] + mdl.page_size - 1 <= high:
+                    self._mdls.append(mdl)
+                    return mdl
+                rejected.append(mdl)    # held so the next try finds another run
+        finally:
+            for mdl in rejected:
+                free_mdl(self._memory, mdl)
 
     def map_allocated_pages(self, mdl, cache_type=None):
         return MappedBuffer(self._memory, mdl)
@@ -136,8 +141,13 @@ class RegisterMapping:
 
     async def read(self) -> int:
         reg = self.hw_register
-        word = await self._registers.read32(reg.register & ~3)
-        return (word >> (8 * (reg.register & 3))) & ((1 << reg.width) - 1)
+        first = reg.register & ~3
+        shift = 8 * (reg.register & 3)
+        words = -(-(shift + reg.width) // 32)
+        value = 0
+        for i in range(words):
+            value |= await self._registers.read32(first + 4 * i) << (32 * i)
+        return (value >> shift) & ((1 << reg.width) - 1)
 
 
 class PortWaveRT:
@@ -178,6 +188,8 @@ class PortWaveRT:
         pin = WaveRTPin(self, filter, pin_id, capture, fmt, stream, port_stream)
         status = await pin._allocate(buffer_bytes, notifications)
         if not nt_success(status):
+            if pin._mdl is not None:
+                await stream.free_audio_buffer(pin._mdl, pin.buffer_size)
             await stream.close()
             port_stream.free_all()
             return status, None
@@ -208,7 +220,8 @@ class WaveRTPin:
         self.buffer = None
         self.buffer_size = 0
         self.notifications = 0
-        self._engine = None
+        self._engine_stop = True
+        self._engine_idle = None
         self._closed = False
         # client data
         self._queue = bytearray()       # render: not yet in the cyclic buffer; capture: read
@@ -242,8 +255,7 @@ class WaveRTPin:
             return status
         self._mdl = mdl
         self.buffer_size = size
-        self.buffer = self._port_stream.map_allocated_pages(mdl)
-        self._buffer_offset = offset
+        self.buffer = CyclicBuffer(self._port_stream.map_allocated_pages(mdl), offset, size)
         self.notifications = notifications
         if notifications:
             self._event = self._scheduler.new_event()
@@ -304,20 +316,24 @@ class WaveRTPin:
                 self._transfer_render()          # prefill before the hardware starts
             status = await self.stream.set_state(state)
             if nt_success(status):
-                self._run_since = self._scheduler.now_100ns()
-                self._last_update = self._run_since
-                self._engine = self._scheduler.spawn(self._engine_loop())
-            return status
-        if previous == KSSTATE.RUN:
-            self._running_stop = True
-            if self._event is not None:
-                self._event.set()            # wake the engine so it sees the state change
-            status = await self.stream.set_state(state)
-            await self._update_positions()
+                self._last_update = self._scheduler.now_100ns()
+                self._engine_stop = False
+                self._engine_idle = self._scheduler.new_event()
+                self._scheduler.spawn(self._engine_loop())
             return status
         status = await self.stream.set_state(state)
-        if nt_success(status) and state == KSSTATE.STOP:
+        if not nt_success(status):
+            return status
+        if previous == KSSTATE.RUN:
+            # the hardware has stopped: stop the engine and wait until it is idle
+            self._engine_stop = True
+            if self._event is not None:
+                self._event.set()
+            await self._engine_idle.wait()
+            await self._update_positions()
+        if state == KSSTATE.STOP:
             self._reset_positions()
+            self._flush()
         return status
 
     async def close(self):
@@ -387,10 +403,13 @@ class WaveRTPin:
         self._dma = 0             # linear DMA position
         self._done = 0            # render: bytes written into the buffer; capture: read out
         self._last_update = None
-        self._run_since = None
-        self._running_stop = False
-        if not getattr(self, "capture", True) and self._data_end is not None:
-            self._data_end = None
+
+    def _flush(self):
+        """STOP discards what the client queued (render) or has not read (capture)."""
+        self._queue.clear()
+        self._eos = False
+        self._data_end = None
+        self._client_bytes = 0
 
     def _unwrap(self, linear, offset, elapsed_bytes):
         """The linear position whose cyclic offset is ``offset``, at or after ``linear`` and
@@ -418,22 +437,30 @@ class WaveRTPin:
         return NTSTATUS.SUCCESS
 
     async def _engine_loop(self):
+        """Wake on each notification (two per buffer) or on a quarter-buffer timer (buffers
+        with one or no notification: one wake per lap leaves no margin), then transfer."""
         period = max(1, self.buffer_size * 10_000_000 // self.format.avg_bytes_per_sec // 4)
-        while self.state == KSSTATE.RUN and not self._running_stop:
-            if self._event is not None:
-                await self._event.wait()
-                self._event.clear()
-            else:
-                await self._scheduler.sleep_100ns(period)
-            if self._running_stop or self._closed:
-                break
-            self.notifications_seen += self._event is not None
-            await self._update_positions()
-            if self.capture:
-                self._transfer_capture()
-            else:
-                self._transfer_render()
-        self._running_stop = False
+        use_timer = self.notifications < 2
+        try:
+            while True:
+                if use_timer:
+                    await self._scheduler.sleep_100ns(period)
+                else:
+                    await self._event.wait()
+                if self._engine_stop or self._closed:
+                    break
+                if self._event is not None and self._event.is_set():
+                    self._event.clear()
+                    self.notifications_seen += 1
+                await self._update_positions()
+                if self._engine_stop or self._closed:
+                    break
+                if self.capture:
+                    self._transfer_capture()
+                else:
+                    self._transfer_render()
+        finally:
+            self._engine_idle.set()
 
     def _transfer_render(self):
         """Write client audio ahead of the DMA position, silence past the end of it."""
@@ -448,7 +475,7 @@ class WaveRTPin:
         n = (limit - self._done) // align * align
         take = min(n, len(self._queue))
         if take:
-            self.buffer.write_cyclic(self._done % size, self._queue[:take])
+            self.buffer.write(self._done, self._queue[:take])
             del self._queue[:take]
             self._done += take
         if self._eos and not self._queue and self._data_end is None:
@@ -456,7 +483,7 @@ class WaveRTPin:
         # silence where nothing is written yet, so a starving stream plays zeros, not old data
         gap = limit - self._done
         if gap > 0:
-            self.buffer.write_cyclic(self._done % size, bytes(min(gap, size)))
+            self.buffer.write(self._done, bytes(min(gap, size)))
         if self.played_all:
             self._queue_event.set()
 
@@ -470,6 +497,6 @@ class WaveRTPin:
             self._done = (self._dma - size // 2) // align * align
         n = (self._dma - self._done) // align * align
         if n:
-            self._queue += self.buffer.read_cyclic(self._done % size, n)
+            self._queue += self.buffer.read(self._done, n)
             self._done += n
             self._queue_event.set()

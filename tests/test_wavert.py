@@ -7,6 +7,13 @@ from cosim.build import build, run, soc_design
 SIMULATORS = ["icarus", "verilator"]
 TESTS = [
     "render_bit_exact",
+    "render_24bit_mono_pause_resume",
+    "capture_bit_exact",
+    "positions_and_registers",
+    "notifications_at_buffer_points",
+    "state_transitions",
+    "pins_and_formats",
+    "dpc_latency_spike_glitches_and_recovers",
 ]
 
 
