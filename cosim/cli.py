@@ -92,8 +92,9 @@ def cmd_demo(args):
 
 
 def cmd_bench(args):
-    from bench import stream_bench
-    return stream_bench.main(["--sim", *args.sim, "--seconds", str(args.seconds)])
+    from bench import play_bench, stream_bench
+    bench = play_bench if args.path == "stack" else stream_bench
+    return bench.main(["--sim", *args.sim, "--seconds", str(args.seconds)])
 
 
 def _positive_int(text):
@@ -156,6 +157,9 @@ def build_parser():
     b.add_argument("--sim", nargs="+", choices=("verilator", "icarus"),
                    default=["verilator", "icarus"])
     b.add_argument("--seconds", type=float, default=1.0, help="audio seconds per run")
+    b.add_argument("--path", choices=("register", "stack"), default="register",
+                   help="register-level code on SD1 (default) or pcsim play through the "
+                        "driver stack")
     b.set_defaults(func=cmd_bench)
     return p
 
