@@ -92,9 +92,9 @@ def cmd_demo(args):
 
 
 def cmd_bench(args):
-    from bench import play_bench, stream_bench
-    bench = play_bench if args.path == "stack" else stream_bench
-    return bench.main(["--sim", *args.sim, "--seconds", str(args.seconds)])
+    from bench import stream_bench
+    return stream_bench.main(["--sim", *args.sim, "--seconds", str(args.seconds),
+                              "--path", args.path])
 
 
 def _positive_int(text):
