@@ -49,7 +49,11 @@ class ClientStream:
         check_status(await self.pin.set_state(state), f"setting the stream to {state.name}")
 
     def write(self, data):
-        check_status(self.pin.write(data), f"writing {len(data)} bytes")
+        """Queue ``data`` (whole frames) as one packet; returns the packet (its ``wait()``
+        gives the final status once the port has consumed it)."""
+        status, packet = self.pin.write(data)
+        check_status(status, f"writing {len(data)} bytes")
+        return packet
 
     def end_of_stream(self):
         self.pin.end_of_stream()

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .ksstate import KSSTATE, StreamState
+from .cyclic import CyclicBufferPin
 from .memory import CyclicBuffer, MappedBuffer, allocate_mdl, free_mdl
 from .status import NTSTATUS, nt_success
 
@@ -196,45 +196,15 @@ class PortWaveRT:
         return NTSTATUS.SUCCESS, pin
 
 
-class WaveRTPin:
-    """One open WaveRT pin: its miniport stream, cyclic buffer and audio engine.
-
-    Render: :meth:`write` queues client audio, :meth:`end_of_stream` marks its end and
-    :meth:`wait_drained` waits until all of it has been played. Capture: :meth:`read` returns
-    what the engine has collected. :meth:`set_state` walks the KSSTATE steps; positions are
-    linear byte counts since the stream started.
-    """
+class WaveRTPin(CyclicBufferPin):
+    """One open WaveRT pin: its miniport stream, the cyclic buffer it allocated through the
+    port's :class:`PortWaveRTStream`, notification events and register mappings."""
 
     def __init__(self, port, filter, pin_id, capture, fmt, stream, port_stream):
-        self.port = port
-        self.filter = filter
-        self.pin_id = pin_id
-        self.capture = capture
-        self.format = fmt
-        self.stream = stream
+        super().__init__(port, filter, pin_id, capture, fmt, stream)
         self._port_stream = port_stream
-        self._scheduler = port.resources.scheduler
-        self._state = StreamState()
-        self._event = None
         self._mdl = None
-        self.buffer = None
-        self.buffer_size = 0
         self.notifications = 0
-        self._engine_stop = True
-        self._engine_idle = None
-        self._closed = False
-        # client data
-        self._queue = bytearray()       # render: not yet in the cyclic buffer; capture: read
-        self._eos = False
-        self._client_bytes = 0          # render: bytes the client wrote in total
-        self._data_end = None           # render: linear position where client data ends
-        self._queue_event = self._scheduler.new_event()   # capture data / drained
-        # linear positions
-        self._reset_positions()
-        #: glitches: the hardware overtook the engine (render) or overran it (capture)
-        self.glitches = 0
-        #: notification events seen by the engine
-        self.notifications_seen = 0
 
     # ---- set-up -------------------------------------------------------------------------------
 
@@ -257,18 +227,16 @@ class WaveRTPin:
         self.buffer_size = size
         self.buffer = CyclicBuffer(self._port_stream.map_allocated_pages(mdl), offset, size)
         self.notifications = notifications
+        if notifications < 2:
+            # one wake per lap leaves no margin: a quarter-buffer timer drives the engine
+            self.wake_period = max(1, size * 10_000_000 // fmt.avg_bytes_per_sec // 4)
         if notifications:
-            self._event = self._scheduler.new_event()
-            status = self.stream.register_notification_event(self._event)
+            status = self.stream.register_notification_event(self._wake)
             if not nt_success(status):
                 return status
         return NTSTATUS.SUCCESS
 
     # ---- properties -----------------------------------------------------------------------------
-
-    @property
-    def state(self) -> KSSTATE:
-        return self._state.state
 
     def get_hw_latency(self) -> HwLatency:
         return self.stream.get_hw_latency()
@@ -287,216 +255,21 @@ class WaveRTPin:
             return status, None
         return status, RegisterMapping(self.port.resources.registers, reg)
 
-    async def get_position(self):
-        """``(play, write)`` linear byte positions since the stream started."""
-        await self._update_positions()
-        return self._play, self._dma
-
     async def get_offsets(self):
         """The miniport's :class:`AudioPosition` (cyclic offsets) as is."""
         return await self.stream.get_position()
 
-    # ---- state ----------------------------------------------------------------------------------
-
-    async def set_state(self, target) -> int:
-        """Go to ``target`` one KSSTATE step at a time; returns the first failing status."""
-        if self._closed:
-            return NTSTATUS.INVALID_DEVICE_STATE
-        try:
-            target = KSSTATE(target)
-        except ValueError:
-            return NTSTATUS.INVALID_PARAMETER
-        return await self._state.set_state_async(target, self._step)
-
-    async def _step(self, state):
-        previous = self._state.state
-        if state == KSSTATE.RUN:
-            if not self.capture:
-                await self._update_positions()
-                self._transfer_render()          # prefill before the hardware starts
-            status = await self.stream.set_state(state)
-            if nt_success(status):
-                self._last_update = self._scheduler.now_100ns()
-                self._engine_stop = False
-                self._engine_idle = self._scheduler.new_event()
-                self._scheduler.spawn(self._engine_loop())
-            return status
-        status = await self.stream.set_state(state)
+    async def _hw_offsets(self):
+        status, pos = await self.stream.get_position()
         if not nt_success(status):
-            return status
-        if previous == KSSTATE.RUN:
-            # the hardware has stopped: stop the engine and wait until it is idle
-            self._engine_stop = True
-            if self._event is not None:
-                self._event.set()
-            await self._engine_idle.wait()
-            await self._update_positions()
-        if state == KSSTATE.STOP:
-            self._reset_positions()
-            self._flush()
-        return status
+            return status, 0, 0
+        return status, pos.play_offset, pos.write_offset
 
-    async def close(self):
-        """STOP, free the buffer, close the miniport stream and give the instance back."""
-        if self._closed:
-            return
-        await self.set_state(KSSTATE.STOP)
-        self._closed = True
-        if self._event is not None:
-            self.stream.unregister_notification_event(self._event)
+    async def _release(self):
+        if self.notifications:
+            self.stream.unregister_notification_event(self._wake)
         if self._mdl is not None:
             await self.stream.free_audio_buffer(self._mdl, self.buffer_size)
             self._mdl = None
         await self.stream.close()
         self._port_stream.free_all()
-        self.filter.pin_closed(self.pin_id)
-
-    # ---- client data ---------------------------------------------------------------------------
-
-    def write(self, data):
-        """Queue render audio (whole frames)."""
-        if self.capture:
-            return NTSTATUS.INVALID_DEVICE_REQUEST
-        if self._eos:
-            return NTSTATUS.INVALID_DEVICE_STATE
-        if len(data) % self.format.block_align:
-            return NTSTATUS.INVALID_PARAMETER
-        self._queue += data
-        self._client_bytes += len(data)
-        return NTSTATUS.SUCCESS
-
-    def end_of_stream(self):
-        """No more render data will come; :meth:`wait_drained` then waits for the end."""
-        self._eos = True
-
-    @property
-    def played_all(self) -> bool:
-        return self._data_end is not None and self._play >= self._data_end
-
-    async def wait_drained(self):
-        """Wait until every byte written has left the device (render, after end_of_stream)."""
-        while not self.played_all:
-            self._queue_event.clear()
-            await self._queue_event.wait()
-
-    def available(self) -> int:
-        """Capture bytes collected and not yet read."""
-        return len(self._queue) if self.capture else 0
-
-    async def read(self, n):
-        """Up to ``n`` bytes of captured audio, waiting until at least one frame is there."""
-        if not self.capture:
-            raise ValueError("read on a render pin")
-        while not self._queue:
-            self._queue_event.clear()
-            await self._queue_event.wait()
-        n = min(n, len(self._queue))
-        n -= n % self.format.block_align
-        data = bytes(self._queue[:n])
-        del self._queue[:n]
-        return data
-
-    # ---- the engine ---------------------------------------------------------------------------
-
-    def _reset_positions(self):
-        self._play = 0            # linear play (link) position
-        self._dma = 0             # linear DMA position
-        self._done = 0            # render: bytes written into the buffer; capture: read out
-        self._last_update = None
-
-    def _flush(self):
-        """STOP discards what the client queued (render) or has not read (capture)."""
-        self._queue.clear()
-        self._eos = False
-        self._data_end = None
-        self._client_bytes = 0
-
-    def _unwrap(self, linear, offset, elapsed_bytes):
-        """The linear position whose cyclic offset is ``offset``, at or after ``linear`` and
-        nearest to ``linear + elapsed_bytes`` (so a wait longer than the buffer still counts
-        the laps the hardware made)."""
-        size = self.buffer_size
-        candidate = linear + (offset - linear) % size
-        laps = max(0, round((linear + elapsed_bytes - candidate) / size))
-        return candidate + laps * size
-
-    async def _update_positions(self):
-        status, pos = await self.stream.get_position()
-        if not nt_success(status):
-            return status
-        now = self._scheduler.now_100ns()
-        elapsed = 0
-        if self._last_update is not None and self.state == KSSTATE.RUN:
-            elapsed = (now - self._last_update) * self.format.avg_bytes_per_sec // 10_000_000
-        self._last_update = now
-        self._play = self._unwrap(self._play, pos.play_offset, elapsed)
-        self._dma = max(self._dma, self._unwrap(self._dma, pos.write_offset, elapsed),
-                        self._play)
-        if not self.capture and self.played_all:
-            self._queue_event.set()
-        return NTSTATUS.SUCCESS
-
-    async def _engine_loop(self):
-        """Wake on each notification (two per buffer) or on a quarter-buffer timer (buffers
-        with one or no notification: one wake per lap leaves no margin), then transfer."""
-        period = max(1, self.buffer_size * 10_000_000 // self.format.avg_bytes_per_sec // 4)
-        use_timer = self.notifications < 2
-        try:
-            while True:
-                if use_timer:
-                    await self._scheduler.sleep_100ns(period)
-                else:
-                    await self._event.wait()
-                if self._engine_stop or self._closed:
-                    break
-                if self._event is not None and self._event.is_set():
-                    self._event.clear()
-                    self.notifications_seen += 1
-                await self._update_positions()
-                if self._engine_stop or self._closed:
-                    break
-                if self.capture:
-                    self._transfer_capture()
-                else:
-                    self._transfer_render()
-        finally:
-            self._engine_idle.set()
-
-    def _transfer_render(self):
-        """Write client audio ahead of the DMA position, silence past the end of it."""
-        align = self.format.block_align
-        size = self.buffer_size
-        if self._dma > self._done:
-            # the hardware fetched bytes nobody wrote in time: a glitch; skip past them
-            if self._data_end is None or self._done < self._data_end:
-                self.glitches += 1
-            self._done = -(-self._dma // align) * align
-        limit = self._dma + size
-        n = (limit - self._done) // align * align
-        take = min(n, len(self._queue))
-        if take:
-            self.buffer.write(self._done, self._queue[:take])
-            del self._queue[:take]
-            self._done += take
-        if self._eos and not self._queue and self._data_end is None:
-            self._data_end = self._done
-        # silence where nothing is written yet, so a starving stream plays zeros, not old data
-        gap = limit - self._done
-        if gap > 0:
-            self.buffer.write(self._done, bytes(min(gap, size)))
-        if self.played_all:
-            self._queue_event.set()
-
-    def _transfer_capture(self):
-        """Collect what the DMA has stored since the last pass."""
-        align = self.format.block_align
-        size = self.buffer_size
-        if self._dma - self._done > size:
-            # overwritten before we read it: a glitch; keep the newest half buffer
-            self.glitches += 1
-            self._done = (self._dma - size // 2) // align * align
-        n = (self._dma - self._done) // align * align
-        if n:
-            self._queue += self.buffer.read(self._done, n)
-            self._done += n
-            self._queue_event.set()

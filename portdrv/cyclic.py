@@ -1,0 +1,273 @@
+"""The part every cyclic-buffer port shares (WaveRT and WaveCyclic): a pin whose hardware loops
+over a buffer while the port's engine writes client audio ahead of the hardware position
+(render) or reads behind it (capture).
+
+Glitches: if the hardware fetches data the engine had not written yet (render: the client or
+the engine was late, silence plays) or overwrites data not yet read (capture), the pin counts a
+glitch, resynchronises and carries on. Positions are linear byte counts from the stream start,
+unwrapped from the hardware's cyclic offsets with the elapsed time, so a wait longer than the
+buffer still counts the laps.
+"""
+
+from __future__ import annotations
+
+from .ksstate import KSSTATE, StreamState
+from .packets import Packet, PacketQueue
+from .status import NTSTATUS, nt_success
+
+__all__ = ["CyclicBufferPin"]
+
+
+class CyclicBufferPin:
+    """A pin whose hardware loops over a cyclic buffer: KSSTATE stepping through the miniport
+    stream, client packets, linear positions and the transfer engine.
+
+    Render: :meth:`write` queues a client packet, :meth:`end_of_stream` queues the last one and
+    :meth:`wait_drained` waits until all of it has been played. Capture: :meth:`read` returns
+    what the engine has collected. Positions are linear byte counts since the stream started.
+
+    A subclass sets :attr:`buffer` (a :class:`~portdrv.memory.CyclicBuffer`),
+    :attr:`buffer_size`, :attr:`wake_period` (0: wake only on :attr:`_wake`) and
+    :attr:`silence_byte`, and implements ``async _hw_offsets() -> (status, play, fetch)``
+    (cyclic offsets of the hardware's play position and of how far its DMA has fetched or
+    stored) and ``async _release()`` (free what the pin holds at close).
+    """
+
+    def __init__(self, port, filter, pin_id, capture, fmt, stream):
+        self.port = port
+        self.filter = filter
+        self.pin_id = pin_id
+        self.capture = capture
+        self.format = fmt
+        self.stream = stream
+        self._memory = port.resources.memory
+        self._scheduler = port.resources.scheduler
+        self._state = StreamState()
+        self._wake = self._scheduler.new_event()    # set by a notification or a DPC
+        self.buffer = None
+        self.buffer_size = 0
+        self.wake_period = 0
+        self.silence_byte = 0
+        self._engine_stop = True
+        self._engine_idle = None
+        self._closed = False
+        # client data
+        self._packets = PacketQueue()   # render packets not yet in the cyclic buffer
+        self._captured = bytearray()    # capture data not yet read
+        self._data_end = None           # render: linear position where client data ends
+        self._client_event = self._scheduler.new_event()  # capture data / drained
+        self._reset_positions()
+        #: glitches: the hardware overtook the engine (render) or overran it (capture)
+        self.glitches = 0
+        #: wake-ups by the notification event or DPC
+        self.notifications_seen = 0
+
+    @property
+    def state(self) -> KSSTATE:
+        return self._state.state
+
+    async def get_position(self):
+        """``(play, write)`` linear byte positions since the stream started."""
+        await self._update_positions()
+        return self._play, self._dma
+
+    # ---- state ----------------------------------------------------------------------------------
+
+    async def set_state(self, target) -> int:
+        """Go to ``target`` one KSSTATE step at a time; returns the first failing status."""
+        if self._closed:
+            return NTSTATUS.INVALID_DEVICE_STATE
+        try:
+            target = KSSTATE(target)
+        except ValueError:
+            return NTSTATUS.INVALID_PARAMETER
+        return await self._state.set_state_async(target, self._step)
+
+    async def _step(self, state):
+        previous = self._state.state
+        if state == KSSTATE.RUN:
+            if not self.capture:
+                await self._update_positions()
+                self._transfer_render()          # prefill before the hardware starts
+            status = await self.stream.set_state(state)
+            if nt_success(status):
+                self._last_update = self._scheduler.now_100ns()
+                self._engine_stop = False
+                self._wake.clear()
+                self._engine_idle = self._scheduler.new_event()
+                self._scheduler.spawn(self._engine_loop())
+            return status
+        status = await self.stream.set_state(state)
+        if not nt_success(status):
+            return status
+        if previous == KSSTATE.RUN:
+            # the hardware has stopped: stop the engine and wait until it is idle
+            self._engine_stop = True
+            self._wake.set()
+            await self._engine_idle.wait()
+            await self._update_positions()
+        if state == KSSTATE.STOP:
+            self._reset_positions()
+            self._flush()
+        return status
+
+    async def close(self):
+        """STOP, free the buffer, close the miniport stream and give the instance back."""
+        if self._closed:
+            return
+        await self.set_state(KSSTATE.STOP)
+        self._closed = True
+        await self._release()
+        self.filter.pin_closed(self.pin_id)
+
+    # ---- client data ---------------------------------------------------------------------------
+
+    def write(self, data, end_of_stream=False):
+        """Queue a render packet of whole frames; returns ``(status, packet)`` (PENDING until
+        the packet has been consumed)."""
+        if self.capture:
+            return NTSTATUS.INVALID_DEVICE_REQUEST, None
+        if self._packets.eos_queued:
+            return NTSTATUS.INVALID_DEVICE_STATE, None
+        if len(data) % self.format.block_align:
+            return NTSTATUS.INVALID_PARAMETER, None
+        try:
+            packet = Packet(self._memory, self._scheduler, len(data), data, end_of_stream)
+        except MemoryError:
+            return NTSTATUS.INSUFFICIENT_RESOURCES, None
+        return self._packets.submit(packet), packet
+
+    def end_of_stream(self):
+        """No more render data will come; :meth:`wait_drained` then waits for the end."""
+        if not self.capture and not self._packets.eos_queued:
+            self.write(b"", end_of_stream=True)
+
+    @property
+    def played_all(self) -> bool:
+        return self._data_end is not None and self._play >= self._data_end
+
+    async def wait_drained(self):
+        """Wait until every byte written has left the device (render, after end_of_stream)."""
+        while not self.played_all:
+            self._client_event.clear()
+            await self._client_event.wait()
+
+    def available(self) -> int:
+        """Capture bytes collected and not yet read."""
+        return len(self._captured) if self.capture else 0
+
+    async def read(self, n):
+        """Up to ``n`` bytes of captured audio, waiting until at least one frame is there."""
+        if not self.capture:
+            raise ValueError("read on a render pin")
+        while len(self._captured) < self.format.block_align:
+            self._client_event.clear()
+            await self._client_event.wait()
+        n = min(n, len(self._captured))
+        n -= n % self.format.block_align
+        data = bytes(self._captured[:n])
+        del self._captured[:n]
+        return data
+
+    # ---- the engine ---------------------------------------------------------------------------
+
+    def _reset_positions(self):
+        self._play = 0            # linear play (link) position
+        self._dma = 0             # linear DMA position
+        self._done = 0            # render: bytes written into the buffer; capture: read out
+        self._last_update = None
+
+    def _flush(self):
+        """STOP cancels the client's pending packets (render) and drops unread capture data."""
+        for packet in list(self._packets.packets):
+            packet.release()
+        self._packets.cancel_all()
+        self._captured.clear()
+        self._data_end = None
+
+    def _unwrap(self, linear, offset, elapsed_bytes):
+        """The linear position whose cyclic offset is ``offset``, at or after ``linear`` and
+        nearest to ``linear + elapsed_bytes`` (so a wait longer than the buffer still counts
+        the laps the hardware made)."""
+        size = self.buffer_size
+        candidate = linear + (offset - linear) % size
+        laps = max(0, round((linear + elapsed_bytes - candidate) / size))
+        return candidate + laps * size
+
+    async def _update_positions(self):
+        status, play, fetch = await self._hw_offsets()
+        if not nt_success(status):
+            return status
+        now = self._scheduler.now_100ns()
+        elapsed = 0
+        if self._last_update is not None and self.state == KSSTATE.RUN:
+            elapsed = (now - self._last_update) * self.format.avg_bytes_per_sec // 10_000_000
+        self._last_update = now
+        self._play = self._unwrap(self._play, play, elapsed)
+        self._dma = max(self._dma, self._unwrap(self._dma, fetch, elapsed), self._play)
+        if not self.capture and self.played_all:
+            self._client_event.set()
+        return NTSTATUS.SUCCESS
+
+    async def _engine_loop(self):
+        """Wake on :attr:`_wake` (a notification event or the DPC) or, with a
+        :attr:`wake_period`, on that timer; then update the positions and transfer."""
+        try:
+            while True:
+                if self.wake_period:
+                    await self._scheduler.sleep_100ns(self.wake_period)
+                else:
+                    await self._wake.wait()
+                if self._engine_stop or self._closed:
+                    break
+                if self._wake.is_set():
+                    self._wake.clear()
+                    self.notifications_seen += 1
+                await self._update_positions()
+                if self._engine_stop or self._closed:
+                    break
+                if self.capture:
+                    self._transfer_capture()
+                else:
+                    self._transfer_render()
+        finally:
+            self._engine_idle.set()
+
+    def _transfer_render(self):
+        """Write client audio ahead of the DMA position, silence past the end of it."""
+        align = self.format.block_align
+        size = self.buffer_size
+        if self._dma > self._done:
+            # the hardware fetched bytes nobody wrote in time: a glitch; skip past them
+            if self._data_end is None or self._done < self._data_end:
+                self.glitches += 1
+            self._done = -(-self._dma // align) * align
+        limit = self._dma + size
+        n = (limit - self._done) // align * align
+        data = self._packets.take(n)
+        if data:
+            self.buffer.write(self._done, data)
+            self._done += len(data)
+        if self._packets.end_of_stream and self._data_end is None:
+            self._data_end = self._done
+        # silence where nothing is written yet, so a starving stream plays silence, not old
+        # data
+        gap = limit - self._done
+        if gap > 0:
+            self.buffer.write(self._done, bytes([self.silence_byte]) * min(gap, size))
+        if self.played_all:
+            self._client_event.set()
+
+    def _transfer_capture(self):
+        """Collect what the DMA has stored since the last pass."""
+        align = self.format.block_align
+        size = self.buffer_size
+        if self._dma - self._done > size:
+            # overwritten before we read it: a glitch; keep the newest half buffer
+            self.glitches += 1
+            self._done = (self._dma - size // 2) // align * align
+        n = (self._dma - self._done) // align * align
+        if n:
+            self._captured += self.buffer.read(self._done, n)
+            self._done += n
+            self._client_event.set()

@@ -1,0 +1,144 @@
+"""Client packets (IRPs with their KSSTREAM_HEADER) and the queue a pin keeps them in.
+
+A :class:`Packet` holds ``size`` bytes in virtual memory backed by physical pages that need not
+be contiguous (the locked-down client buffer). Render packets arrive full and are consumed;
+capture packets arrive empty and are filled. A packet completes (its event is set) when all of
+it has been consumed or filled, when it is cancelled, or when the stream stops. The
+:class:`PacketQueue` is shared by the WaveCyclic port (which copies through it) and the WavePci
+port (which maps it).
+"""
+
+from __future__ import annotations
+
+from .memory import MappedBuffer, allocate_mdl, free_mdl
+from .status import NTSTATUS
+
+__all__ = ["Packet", "PacketQueue"]
+
+
+class Packet:
+    """One client packet. ``end_of_stream`` marks the last render packet of a stream."""
+
+    def __init__(self, memory, scheduler, size, data=None, end_of_stream=False):
+        if data is not None:
+            size = len(data)
+        self.memory = memory
+        self.size = int(size)
+        self.mdl = allocate_mdl(memory, self.size) if self.size else None
+        if self.size and self.mdl is None:
+            raise MemoryError(f"no memory for a {self.size}-byte packet")
+        self.buffer = MappedBuffer(memory, self.mdl) if self.mdl else None
+        if data:
+            self.buffer.write(0, data)
+        self.end_of_stream = end_of_stream
+        self.done = 0                      # bytes consumed (render) or filled (capture)
+        self.status = NTSTATUS.PENDING
+        self.event = scheduler.new_event()
+
+    @property
+    def remaining(self):
+        return self.size - self.done
+
+    @property
+    def completed(self):
+        return self.status != NTSTATUS.PENDING
+
+    def data(self):
+        """The bytes filled so far (capture) or the whole packet (render)."""
+        return self.buffer.read(0, self.done) if self.buffer and self.done else b""
+
+    def complete(self, status=NTSTATUS.SUCCESS):
+        if not self.completed:
+            self.status = status
+            self.event.set()
+
+    async def wait(self):
+        """Wait for completion; returns the final status."""
+        await self.event.wait()
+        return self.status
+
+    def release(self):
+        """Give the packet's pages back (after completion)."""
+        if self.mdl is not None:
+            free_mdl(self.memory, self.mdl)
+            self.mdl = None
+            self.buffer = None
+
+
+class PacketQueue:
+    """Pending packets of one pin, oldest first."""
+
+    def __init__(self):
+        self.packets = []
+        self.end_of_stream = False      # the EOS packet has been fully consumed
+        self.eos_queued = False         # an EOS packet was submitted
+
+    def submit(self, packet):
+        if self.eos_queued:
+            return NTSTATUS.INVALID_DEVICE_STATE
+        self.packets.append(packet)
+        if packet.end_of_stream:
+            self.eos_queued = True
+        if packet.size == 0:
+            self._retire_empty()
+        return NTSTATUS.PENDING
+
+    @property
+    def pending_bytes(self):
+        return sum(p.remaining for p in self.packets)
+
+    def _retire_empty(self):
+        while self.packets and self.packets[0].remaining == 0:
+            done = self.packets.pop(0)
+            if done.end_of_stream:
+                self.end_of_stream = True
+            done.complete()
+            done.release()
+
+    def take(self, n):
+        """Consume up to ``n`` bytes of render data; packets used up complete."""
+        out = bytearray()
+        while n > 0 and self.packets:
+            head = self.packets[0]
+            k = min(n, head.remaining)
+            if k:
+                out += head.buffer.read(head.done, k)
+                head.done += k
+                n -= k
+            self._retire_empty()
+        return bytes(out)
+
+    def fill(self, data):
+        """Store capture data into the waiting packets; returns the bytes stored (the rest
+        had no packet to go to)."""
+        stored = 0
+        data = memoryview(bytes(data))
+        for packet in self.packets:
+            if stored == len(data):
+                break
+            k = min(packet.remaining, len(data) - stored)
+            if k:
+                packet.buffer.write(packet.done, data[stored:stored + k])
+                packet.done += k
+                stored += k
+        while self.packets and self.packets[0].remaining == 0:
+            self.packets.pop(0).complete()
+        return stored
+
+    def cancel(self, packet):
+        """Cancel one pending packet (IoCancelIrp); NOT_FOUND if it is not queued."""
+        if packet not in self.packets:
+            return NTSTATUS.NOT_FOUND
+        self.packets.remove(packet)
+        if packet.end_of_stream:
+            self.eos_queued = False
+        packet.complete(NTSTATUS.CANCELLED)
+        return NTSTATUS.SUCCESS
+
+    def cancel_all(self):
+        """Complete every pending packet as cancelled (STOP) and forget end of stream."""
+        packets, self.packets = self.packets, []
+        for packet in packets:
+            packet.complete(NTSTATUS.CANCELLED)
+        self.end_of_stream = self.eos_queued = False
+        return len(packets)
