@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from portdrv.status import NTSTATUS
-from rtl.regmap import (INPUT_STREAMS, OUTPUT_STREAMS, REGMAP, format_supported, frame_bytes,
-                        stream_reg)
+from rtl.regmap import INPUT_STREAMS, OUTPUT_STREAMS, REGMAP, format_supported, stream_reg
 
 from .registers import RegisterBlock
 

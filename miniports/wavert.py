@@ -10,27 +10,18 @@ and asks its service group for a DPC, which signals the registered notification 
 
 from __future__ import annotations
 
-from portdrv.filter import Communication, DataFlow, FilterDescriptor, PinDescriptor
-from portdrv.formats import AudioDataRange
 from portdrv.ksstate import KSSTATE
 from portdrv.service_group import ServiceGroup
-from portdrv.status import NTSTATUS, nt_success
+from portdrv.status import NTSTATUS
 from portdrv.wavert import AudioPosition, DeviceDescription, HwLatency, HwRegister
 from rtl.regmap import REGMAP
 
-from .hda import NID_ADC, NID_DAC_A, NID_DAC_B, LINK_FRAME_RATE, Bdl, wave_format_to_fmt
+from .hda import LINK_FRAME_RATE
+from .wavestream import (DATA_RANGES, PIN_CAPTURE, PIN_CAPTURE_BRIDGE, PIN_RENDER,
+                         PIN_RENDER_BRIDGE, HdaWaveStream, split_at, wave_filter_descriptor)
 
 __all__ = ["MiniportWaveRT", "MiniportWaveRTStream", "PIN_RENDER", "PIN_CAPTURE",
            "PIN_RENDER_BRIDGE", "PIN_CAPTURE_BRIDGE", "DATA_RANGES"]
-
-PIN_RENDER, PIN_CAPTURE, PIN_RENDER_BRIDGE, PIN_CAPTURE_BRIDGE = range(4)
-
-#: the rates of the 48 kHz family the controller and codec carry (48000 * m / d <= 48 kHz)
-RATES = (48000, 32000, 16000, 8000)
-#: 16-bit and 24-bit (in 32-bit containers) PCM, 1-2 channels, one range per rate (a range
-#: cannot leave 44.1 kHz out otherwise), best first
-DATA_RANGES = tuple(AudioDataRange(2, bits, bits, rate, rate) for bits in (24, 16)
-                    for rate in RATES)
 
 #: link frames between a sample leaving the controller and reaching the DAC pins (render),
 #: and between the ADC sampling and the controller receiving it (capture)
@@ -59,13 +50,7 @@ class MiniportWaveRT:
         return NTSTATUS.SUCCESS
 
     def get_description(self):
-        pins = (
-            PinDescriptor("render", DataFlow.IN, Communication.SINK, DATA_RANGES, 2),
-            PinDescriptor("capture", DataFlow.OUT, Communication.SINK, DATA_RANGES, 1),
-            PinDescriptor("render bridge", DataFlow.OUT, Communication.BRIDGE, (), 0),
-            PinDescriptor("capture bridge", DataFlow.IN, Communication.BRIDGE, (), 0),
-        )
-        return FilterDescriptor(pins)
+        return wave_filter_descriptor()
 
     def get_device_description(self):
         return DeviceDescription(master=True, scatter_gather=True, dma32_bit_addresses=True,
@@ -79,42 +64,25 @@ class MiniportWaveRT:
         if pin_id not in (PIN_RENDER, PIN_CAPTURE) or capture != (pin_id == PIN_CAPTURE):
             return NTSTATUS.INVALID_PARAMETER, None
         stream = MiniportWaveRTStream(self, port_stream, capture)
-        claim = self.controller.claim_stream(capture, stream.on_interrupt)
-        if claim is None:
-            return NTSTATUS.INSUFFICIENT_RESOURCES, None
-        stream.engine, stream.tag = claim
-        stream.converter = NID_ADC if capture else (NID_DAC_A if stream.engine.n == 1
-                                                    else NID_DAC_B)
-        await stream.engine.reset()
+        status = await stream.open()
+        if status != NTSTATUS.SUCCESS:
+            return status, None
         self.streams.append(stream)
         self.service_group.add_member(stream)
         return NTSTATUS.SUCCESS, stream
 
 
-class MiniportWaveRTStream:
-    """One stream: an engine SDn, a stream tag, a codec converter and a cyclic buffer."""
+class MiniportWaveRTStream(HdaWaveStream):
+    """A WaveRT stream: the cyclic buffer on pages from the port, notification events."""
 
     def __init__(self, miniport, port_stream, capture):
-        self.miniport = miniport
-        self.controller = miniport.controller
+        super().__init__(miniport, capture)
         self.port_stream = port_stream
-        self.capture = capture
-        self.engine = None
-        self.tag = 0
-        self.converter = None
-        self.state = KSSTATE.STOP
-        self.fmt = None
-        self.fmt_value = None
-        self.bdl = None
         self.mdl = None
         self.size = 0
         self.notification_count = 0
         self.events = []
         self._pending_notifications = 0
-        #: hardware causes seen by the ISR
-        self.ioc_count = 0
-        self.fifo_errors = 0
-        self.descriptor_errors = 0
 
     # ---- buffer -------------------------------------------------------------------------------
 
@@ -137,30 +105,19 @@ class MiniportWaveRTStream:
         mdl = self.port_stream.allocate_pages_for_mdl(size)
         if mdl is None:
             return NTSTATUS.INSUFFICIENT_RESOURCES, None, 0, 0, None
-        points = {size * (i + 1) // count for i in range(count)} if count else set()
-        entries = []
-        offset = 0
-        for addr, length in mdl.segments():
-            end = offset + length
-            for cut in sorted(p for p in points if offset < p < end) + [end]:
-                entries.append((addr, cut - offset, cut in points))
-                addr += cut - offset
-                offset = cut
+        points = [size * (i + 1) // count for i in range(count)]
         try:
-            self.bdl = Bdl(self.controller.memory, max(len(entries), 1))
+            self.set_bdl(split_at(mdl.segments(), points))
         except MemoryError:
             self.port_stream.free_pages_from_mdl(mdl)
             return NTSTATUS.INSUFFICIENT_RESOURCES, None, 0, 0, None
-        self.bdl.set_entries(entries)
         self.mdl, self.size, self.notification_count = mdl, size, count
         return NTSTATUS.SUCCESS, mdl, size, 0, "cached"
 
     async def free_audio_buffer(self, mdl, size):
         if mdl is not self.mdl:
             return
-        if self.bdl is not None:
-            self.bdl.free()
-            self.bdl = None
+        self.free_bdl()
         self.port_stream.free_pages_from_mdl(mdl)
         self.mdl = None
         self.size = 0
@@ -180,17 +137,20 @@ class MiniportWaveRTStream:
                 return NTSTATUS.SUCCESS
         return NTSTATUS.NOT_FOUND
 
-    def on_interrupt(self, cause):
-        """From the ISR: count the causes and queue the DPC for the notifications."""
-        if cause.bcis:
-            self.ioc_count += 1
-            self._pending_notifications += 1
-        if cause.fifoe:
-            self.fifo_errors += 1
-        if cause.dese:
-            self.descriptor_errors += 1
-        if cause.bcis:
-            self.miniport.service_group.request_service()
+    @property
+    def ioc_enabled(self):
+        return bool(self.notification_count)
+
+    def on_ioc(self):
+        """Queue the DPC that signals the notification events."""
+        self._pending_notifications += 1
+        self.miniport.service_group.request_service()
+
+    def on_stop(self):
+        self._pending_notifications = 0
+
+    def buffer_fits(self, fmt):
+        return self.mdl is None or self.size % fmt.block_align == 0
 
     def service(self):
         """The DPC: signal every registered notification event once per pending IOC batch."""
@@ -222,72 +182,10 @@ class MiniportWaveRTStream:
         """Play offset from LPIB; write offset from the DMA position buffer."""
         if self.state == KSSTATE.STOP or self.mdl is None:
             return NTSTATUS.SUCCESS, AudioPosition(0, 0)
-        play = await self.engine.lpib()
+        play = await self.link_position()
         return NTSTATUS.SUCCESS, AudioPosition(play, self.engine.dma_position())
 
-    async def xrun(self):
-        """Frames the hardware lost to FIFO underrun/overrun since the stream's last reset."""
-        return await self.engine.xrun()
-
-    # ---- format and state --------------------------------------------------------------------
-
-    async def set_format(self, fmt):
-        value = wave_format_to_fmt(fmt)
-        if value is None:
-            return NTSTATUS.NOT_SUPPORTED
-        if self.state == KSSTATE.RUN:
-            return NTSTATUS.INVALID_DEVICE_STATE
-        if self.mdl is not None and fmt.block_align != self.fmt.block_align \
-                and self.size % fmt.block_align:
-            return NTSTATUS.INVALID_PARAMETER
-        self.fmt, self.fmt_value = fmt, value
-        await self.engine.set_format(value)
-        await self.controller.codec.set_converter_format(self.converter, value)
-        return NTSTATUS.SUCCESS
-
-    async def set_state(self, state):
-        state = KSSTATE(state)
-        if abs(int(state) - int(self.state)) > 1:
-            return NTSTATUS.INVALID_DEVICE_STATE    # the port must step
-        if state == self.state:
-            return NTSTATUS.SUCCESS
-        engine, codec = self.engine, self.controller.codec
-        if state == KSSTATE.ACQUIRE and self.state == KSSTATE.STOP:
-            if self.mdl is None:
-                return NTSTATUS.INVALID_DEVICE_STATE
-            await engine.reset()
-            self._clear_dma_position()
-            await engine.program(self.bdl, self.fmt_value, self.tag,
-                                 ioce=bool(self.notification_count), deie=True)
-            await self.controller.set_stream_interrupt(engine.n, True)
-            if not self.capture:
-                await codec.set_converter_stream(self.converter, self.tag)
-        elif state == KSSTATE.RUN:
-            await engine.run()
-            if self.capture:
-                await codec.set_converter_stream(self.converter, self.tag)
-        elif state == KSSTATE.PAUSE and self.state == KSSTATE.RUN:
-            if self.capture:
-                await codec.set_converter_stream(self.converter, 0)
-            await engine.stop()
-        elif state == KSSTATE.STOP:
-            await self.controller.set_stream_interrupt(engine.n, False)
-            await codec.set_converter_stream(self.converter, 0)
-            await engine.reset()
-            self._pending_notifications = 0
-        self.state = state
-        return NTSTATUS.SUCCESS
-
-    def _clear_dma_position(self):
-        base = self.controller.position_buffer
-        self.controller.memory.write(base + 8 * self.engine.n, bytes(4))
-
     async def close(self):
-        if self.state != KSSTATE.STOP:
-            for step in (KSSTATE.PAUSE, KSSTATE.ACQUIRE, KSSTATE.STOP):
-                if int(step) < int(self.state):
-                    await self.set_state(step)
+        await super().close()
         self.miniport.service_group.remove_member(self)
-        if self in self.miniport.streams:
-            self.miniport.streams.remove(self)
-        self.controller.release_stream(self.engine, self.tag)
+

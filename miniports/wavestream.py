@@ -1,0 +1,196 @@
+"""What the wave miniports share: the wave filter's pins and one stream on our controller.
+
+:class:`HdaWaveStream` owns an engine SDn, a stream tag and a codec converter (DAC A for SD1,
+DAC B for SD2, the ADC for SD0), builds cyclic BDLs split at notification points, and runs the
+KSSTATE machine on the hardware: ACQUIRE programs the engine (after a stream reset), RUN sets
+RUN (and starts the ADC for capture), PAUSE stops the engine, STOP resets the stream. Each
+miniport's stream class adds its buffer model (WaveRT: pages from the port; WaveCyclic: the
+DMA channel's common buffer) and what an IOC means to its port (:meth:`on_ioc`).
+"""
+
+from __future__ import annotations
+
+from portdrv.filter import Communication, DataFlow, FilterDescriptor, PinDescriptor
+from portdrv.formats import AudioDataRange
+from portdrv.ksstate import KSSTATE
+from portdrv.status import NTSTATUS
+
+from .hda import NID_ADC, NID_DAC_A, NID_DAC_B, Bdl, wave_format_to_fmt
+
+__all__ = ["HdaWaveStream", "wave_filter_descriptor", "split_at", "PIN_RENDER", "PIN_CAPTURE",
+           "PIN_RENDER_BRIDGE", "PIN_CAPTURE_BRIDGE", "DATA_RANGES", "RATES"]
+
+PIN_RENDER, PIN_CAPTURE, PIN_RENDER_BRIDGE, PIN_CAPTURE_BRIDGE = range(4)
+
+#: the rates of the 48 kHz family the controller and codec carry (48000 * m / d <= 48 kHz)
+RATES = (48000, 32000, 16000, 8000)
+#: 16-bit and 24-bit (in 32-bit containers) PCM, 1-2 channels, one range per rate (a range
+#: cannot leave 44.1 kHz out otherwise), best first
+DATA_RANGES = tuple(AudioDataRange(2, bits, bits, rate, rate) for bits in (24, 16)
+                    for rate in RATES)
+
+
+def wave_filter_descriptor():
+    """Pins: 0 render sink (two instances: SD1 and SD2, mixed in the codec), 1 capture sink
+    (SD0), 2 render bridge (to the topology filter), 3 capture bridge (from it)."""
+    return FilterDescriptor((
+        PinDescriptor("render", DataFlow.IN, Communication.SINK, DATA_RANGES, 2),
+        PinDescriptor("capture", DataFlow.OUT, Communication.SINK, DATA_RANGES, 1),
+        PinDescriptor("render bridge", DataFlow.OUT, Communication.BRIDGE, (), 0),
+        PinDescriptor("capture bridge", DataFlow.IN, Communication.BRIDGE, (), 0),
+    ))
+
+
+def split_at(segments, points):
+    """BDL entries ``(address, length, ioc)`` over ``segments`` ``(address, length)``, cut so
+    that an entry ends exactly at each byte offset in ``points``, which get IOC."""
+    points = set(points)
+    entries = []
+    offset = 0
+    for addr, length in segments:
+        end = offset + length
+        for cut in sorted(p for p in points if offset < p < end) + [end]:
+            entries.append((addr, cut - offset, cut in points))
+            addr += cut - offset
+            offset = cut
+    return entries
+
+
+class HdaWaveStream:
+    """One wave stream on the controller (see the module docstring)."""
+
+    def __init__(self, miniport, capture):
+        self.miniport = miniport
+        self.controller = miniport.controller
+        self.capture = capture
+        self.engine = None
+        self.tag = 0
+        self.converter = None
+        self.state = KSSTATE.STOP
+        self.fmt = None
+        self.fmt_value = None
+        self.bdl = None
+        #: hardware causes seen by the ISR
+        self.ioc_count = 0
+        self.fifo_errors = 0
+        self.descriptor_errors = 0
+
+    async def open(self):
+        """Claim an engine and a tag; NTSTATUS (INSUFFICIENT_RESOURCES if all are busy)."""
+        claim = self.controller.claim_stream(self.capture, self.on_interrupt)
+        if claim is None:
+            return NTSTATUS.INSUFFICIENT_RESOURCES
+        self.engine, self.tag = claim
+        self.converter = NID_ADC if self.capture else (NID_DAC_A if self.engine.n == 1
+                                                       else NID_DAC_B)
+        await self.engine.reset()
+        return NTSTATUS.SUCCESS
+
+    def set_bdl(self, entries):
+        """Write the cyclic BDL (replacing the previous one)."""
+        if self.bdl is None or self.bdl.capacity < len(entries):
+            self.free_bdl()
+            self.bdl = Bdl(self.controller.memory, max(len(entries), 1))
+        self.bdl.set_entries(entries)
+
+    def free_bdl(self):
+        if self.bdl is not None:
+            self.bdl.free()
+            self.bdl = None
+
+    @property
+    def ioc_enabled(self):
+        """Whether the BDL's IOC entries should interrupt."""
+        return True
+
+    def on_interrupt(self, cause):
+        """From the ISR: count the causes; an IOC goes to :meth:`on_ioc`."""
+        if cause.fifoe:
+            self.fifo_errors += 1
+        if cause.dese:
+            self.descriptor_errors += 1
+        if cause.bcis:
+            self.ioc_count += 1
+            self.on_ioc()
+
+    def on_ioc(self):
+        """What a buffer-completion interrupt means to this miniport's port."""
+
+    async def link_position(self):
+        """LPIB: bytes that crossed the link, in the cyclic buffer (0 while stopped)."""
+        if self.state == KSSTATE.STOP:
+            return 0
+        return await self.engine.lpib()
+
+    async def xrun(self):
+        """Frames the hardware lost to FIFO underrun/overrun since the stream's last reset."""
+        return await self.engine.xrun()
+
+    # ---- format and state ------------------------------------------------------------------
+
+    async def set_format(self, fmt):
+        value = wave_format_to_fmt(fmt)
+        if value is None:
+            return NTSTATUS.NOT_SUPPORTED
+        if self.state == KSSTATE.RUN:
+            return NTSTATUS.INVALID_DEVICE_STATE
+        if not self.buffer_fits(fmt):
+            return NTSTATUS.INVALID_PARAMETER
+        self.fmt, self.fmt_value = fmt, value
+        await self.engine.set_format(value)
+        await self.controller.codec.set_converter_format(self.converter, value)
+        return NTSTATUS.SUCCESS
+
+    async def set_state(self, state):
+        state = KSSTATE(state)
+        if abs(int(state) - int(self.state)) > 1:
+            return NTSTATUS.INVALID_DEVICE_STATE    # the port must step
+        if state == self.state:
+            return NTSTATUS.SUCCESS
+        engine, codec = self.engine, self.controller.codec
+        if state == KSSTATE.ACQUIRE and self.state == KSSTATE.STOP:
+            if self.bdl is None or not self.bdl.entries:
+                return NTSTATUS.INVALID_DEVICE_STATE
+            await engine.reset()
+            self._clear_dma_position()
+            await engine.program(self.bdl, self.fmt_value, self.tag, ioce=self.ioc_enabled,
+                                 deie=True)
+            await self.controller.set_stream_interrupt(engine.n, True)
+            if not self.capture:
+                await codec.set_converter_stream(self.converter, self.tag)
+        elif state == KSSTATE.RUN:
+            await engine.run()
+            if self.capture:
+                await codec.set_converter_stream(self.converter, self.tag)
+        elif state == KSSTATE.PAUSE and self.state == KSSTATE.RUN:
+            if self.capture:
+                await codec.set_converter_stream(self.converter, 0)
+            await engine.stop()
+        elif state == KSSTATE.STOP:
+            await self.controller.set_stream_interrupt(engine.n, False)
+            await codec.set_converter_stream(self.converter, 0)
+            await engine.reset()
+            self.on_stop()
+        self.state = state
+        return NTSTATUS.SUCCESS
+
+    def buffer_fits(self, fmt):
+        """Whether the current buffer holds whole frames of ``fmt``."""
+        return True
+
+    def on_stop(self):
+        """Forget what was pending when the stream stops."""
+
+    def _clear_dma_position(self):
+        base = self.controller.position_buffer
+        self.controller.memory.write(base + 8 * self.engine.n, bytes(4))
+
+    async def close(self):
+        if self.state != KSSTATE.STOP:
+            for step in (KSSTATE.PAUSE, KSSTATE.ACQUIRE, KSSTATE.STOP):
+                if int(step) < int(self.state):
+                    await self.set_state(step)
+        if self in self.miniport.streams:
+            self.miniport.streams.remove(self)
+        self.free_bdl()
+        self.controller.release_stream(self.engine, self.tag)
