@@ -72,7 +72,7 @@ async def play_job(dut):
     from .system import AudioSystem
     job = _job()
     pcm = Path(job["pcm"]).read_bytes()
-    system = AudioSystem(dut)
+    system = AudioSystem(dut, wave_miniport=job.get("miniport", "wavert"))
     await system.start()
     report = await play_through_stack(system, pcm, job["channels"], job["bits"], job["rate"],
                                       progress=_progress_writer(job.get("progress")))
@@ -87,7 +87,7 @@ async def record_job(dut):
     from .stack_audio import record_through_stack, tone_frames
     from .system import AudioSystem
     job = _job()
-    system = AudioSystem(dut)
+    system = AudioSystem(dut, wave_miniport=job.get("miniport", "wavert"))
     await system.start()
     if job.get("source"):
         source = unpack_frames(Path(job["source"]).read_bytes())

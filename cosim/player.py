@@ -17,8 +17,8 @@ from .wavio import WavError, pack_frames, read_wav, unpack_frames, write_wav
 
 __all__ = ["play", "record", "ProgressBar", "MINIPORTS"]
 
-#: the miniports ``--miniport`` accepts (WavePci and WaveCyclic come with their issues)
-MINIPORTS = ("wavert",)
+#: the miniports ``--miniport`` accepts (WavePci comes with its issue)
+MINIPORTS = ("wavert", "wavecyclic")
 
 
 class ProgressBar:
@@ -127,7 +127,7 @@ def play(in_wav, out_wav=None, *, sim="verilator", miniport="wavert", waves=None
         pcm_file = Path(tmp) / "input.pcm"
         pcm_file.write_bytes(pcm.data)
         job = {"pcm": str(pcm_file), "channels": pcm.channels, "bits": pcm.bits,
-               "rate": pcm.rate, "output": str(Path(tmp) / "dac.raw")}
+               "rate": pcm.rate, "output": str(Path(tmp) / "dac.raw"), "miniport": miniport}
         report = _simulate("play_job", job, sim, tmp, waves, f"play {Path(in_wav).name}")
         frames = unpack_frames(Path(job["output"]).read_bytes())
     write_wav(out_wav, frames, pcm.channels, pcm.bits, pcm.rate)
@@ -162,7 +162,8 @@ def record(out_wav, seconds, *, in_wav=None, tone_hz=None, sim="verilator",
         raise ValueError(f"--seconds {seconds} is less than one frame")
     with tempfile.TemporaryDirectory(prefix="pcsim-record-") as tmp:
         job = {"channels": channels, "bits": bits, "rate": rate, "frames": frames,
-               "tone_hz": tone_hz, "output": str(Path(tmp) / "capture.pcm")}
+               "tone_hz": tone_hz, "output": str(Path(tmp) / "capture.pcm"),
+               "miniport": miniport}
         if source is not None:
             src = Path(tmp) / "mic.raw"
             src.write_bytes(pack_frames(source))

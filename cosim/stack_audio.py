@@ -15,7 +15,7 @@ from cocotb.simtime import get_sim_time
 from cocotb.triggers import Timer
 
 from miniports.adapter import WAVE_FILTER
-from miniports.wavert import PIN_CAPTURE, PIN_RENDER
+from miniports.wavestream import PIN_CAPTURE, PIN_RENDER
 from portdrv.formats import WaveFormat
 from portdrv.ksstate import KSSTATE
 
@@ -58,6 +58,13 @@ def tone_frames(hz, rate, count, amplitude=0.5):
                             for n in range(count))]
 
 
+def _buffer_options(system, fmt, buffer_ms):
+    """WaveRT lets the client size the cyclic buffer; a WaveCyclic miniport sizes its own."""
+    if system.adapter.wave_kind == "wavert":
+        return {"buffer_bytes": fmt.avg_bytes_per_sec * buffer_ms // 1000}
+    return {}
+
+
 def _cycles(sim_ns, system):
     hz = system.resources.parameters["clock_hz"]
     return int(sim_ns * hz / 10**9) if hz else 0
@@ -82,7 +89,7 @@ async def play_through_stack(system, pcm, channels, bits, rate, *, buffer_ms=10,
     total = len(pcm) // fmt.block_align
     wall0, sim0 = time.perf_counter(), get_sim_time("ns")
     stream = await system.client.open(WAVE_FILTER, PIN_RENDER, fmt,
-                                      buffer_bytes=fmt.avg_bytes_per_sec * buffer_ms // 1000)
+                                      **_buffer_options(system, fmt, buffer_ms))
     stream.write(pcm[:total * fmt.block_align])
     stream.end_of_stream()
     state = {"max_error": 0}
@@ -126,7 +133,7 @@ async def record_through_stack(system, source, frames_wanted, channels, bits, ra
     wall0, sim0 = time.perf_counter(), get_sim_time("ns")
     system.mic.feed(source)
     stream = await system.client.open(WAVE_FILTER, PIN_CAPTURE, fmt,
-                                      buffer_bytes=fmt.avg_bytes_per_sec * buffer_ms // 1000)
+                                      **_buffer_options(system, fmt, buffer_ms))
     await stream.set_state(KSSTATE.RUN)
     want_bytes = frames_wanted * fmt.block_align
     data = bytearray()

@@ -32,7 +32,7 @@ def simulated_clock_hz():
 class AudioSystem(SocEnv):
     """The device, its host, and the adapter + port/miniport drivers on top."""
 
-    def __init__(self, dut, memory_size=16 << 20, seed=1):
+    def __init__(self, dut, memory_size=16 << 20, seed=1, wave_miniport="wavert"):
         super().__init__(dut, memory_size=memory_size, seed=seed)
         self.scheduler = SimScheduler()
         self.resources = ResourceList(
@@ -40,7 +40,7 @@ class AudioSystem(SocEnv):
             memory=SimPhysicalMemory(self.mem, self.alloc), scheduler=self.scheduler,
             parameters={"clock_hz": simulated_clock_hz()})
         self.registry = SubdeviceRegistry()
-        self.adapter = Adapter(self.resources, self.registry)
+        self.adapter = Adapter(self.resources, self.registry, wave_miniport)
         self.client = AudioClient(self.registry)
 
     async def start(self):

@@ -11,14 +11,13 @@ and asks its service group for a DPC, which signals the registered notification 
 from __future__ import annotations
 
 from portdrv.ksstate import KSSTATE
-from portdrv.service_group import ServiceGroup
 from portdrv.status import NTSTATUS
 from portdrv.wavert import AudioPosition, DeviceDescription, HwLatency, HwRegister
 from rtl.regmap import REGMAP
 
 from .hda import LINK_FRAME_RATE
 from .wavestream import (DATA_RANGES, PIN_CAPTURE, PIN_CAPTURE_BRIDGE, PIN_RENDER,
-                         PIN_RENDER_BRIDGE, HdaWaveStream, split_at, wave_filter_descriptor)
+                         PIN_RENDER_BRIDGE, HdaWaveMiniport, HdaWaveStream, split_at)
 
 __all__ = ["MiniportWaveRT", "MiniportWaveRTStream", "PIN_RENDER", "PIN_CAPTURE",
            "PIN_RENDER_BRIDGE", "PIN_CAPTURE_BRIDGE", "DATA_RANGES"]
@@ -35,30 +34,12 @@ def _frames_to_100ns(frames):
     return (frames * 10_000_000 + LINK_FRAME_RATE // 2) // LINK_FRAME_RATE
 
 
-class MiniportWaveRT:
+class MiniportWaveRT(HdaWaveMiniport):
     """IMiniportWaveRT over an :class:`miniports.hda.HdaController` the adapter started."""
-
-    def __init__(self, controller):
-        self.controller = controller
-        self.port = None
-        self.service_group = None
-        self.streams = []
-
-    async def init(self, port, resources):
-        self.port = port
-        self.service_group = ServiceGroup(resources.scheduler)
-        return NTSTATUS.SUCCESS
-
-    def get_description(self):
-        return wave_filter_descriptor()
 
     def get_device_description(self):
         return DeviceDescription(master=True, scatter_gather=True, dma32_bit_addresses=True,
                                  maximum_length=BDL_CAPACITY * 4096)
-
-    def data_range_intersection(self, pin_id, client, driver_range, output_size):
-        """The port's default intersection is right for this hardware."""
-        return NTSTATUS.NOT_IMPLEMENTED
 
     async def new_stream(self, port_stream, pin_id, capture, fmt):
         if pin_id not in (PIN_RENDER, PIN_CAPTURE) or capture != (pin_id == PIN_CAPTURE):

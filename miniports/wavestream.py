@@ -13,11 +13,12 @@ from __future__ import annotations
 from portdrv.filter import Communication, DataFlow, FilterDescriptor, PinDescriptor
 from portdrv.formats import AudioDataRange
 from portdrv.ksstate import KSSTATE
+from portdrv.service_group import ServiceGroup
 from portdrv.status import NTSTATUS
 
 from .hda import NID_ADC, NID_DAC_A, NID_DAC_B, Bdl, wave_format_to_fmt
 
-__all__ = ["HdaWaveStream", "wave_filter_descriptor", "split_at", "PIN_RENDER", "PIN_CAPTURE",
+__all__ = ["HdaWaveMiniport", "HdaWaveStream", "wave_filter_descriptor", "split_at", "PIN_RENDER", "PIN_CAPTURE",
            "PIN_RENDER_BRIDGE", "PIN_CAPTURE_BRIDGE", "DATA_RANGES", "RATES"]
 
 PIN_RENDER, PIN_CAPTURE, PIN_RENDER_BRIDGE, PIN_CAPTURE_BRIDGE = range(4)
@@ -39,6 +40,29 @@ def wave_filter_descriptor():
         PinDescriptor("render bridge", DataFlow.OUT, Communication.BRIDGE, (), 0),
         PinDescriptor("capture bridge", DataFlow.IN, Communication.BRIDGE, (), 0),
     ))
+
+
+class HdaWaveMiniport:
+    """What both wave miniports do the same way: hold the controller, make a service group
+    at Init, describe the wave filter, leave intersection to the port's default."""
+
+    def __init__(self, controller):
+        self.controller = controller
+        self.port = None
+        self.service_group = None
+        self.streams = []
+
+    async def init(self, port, resources):
+        self.port = port
+        self.service_group = ServiceGroup(resources.scheduler)
+        return NTSTATUS.SUCCESS
+
+    def get_description(self):
+        return wave_filter_descriptor()
+
+    def data_range_intersection(self, pin_id, client, driver_range, output_size):
+        """The port's default intersection is right for this hardware."""
+        return NTSTATUS.NOT_IMPLEMENTED
 
 
 def split_at(segments, points):

@@ -30,7 +30,8 @@ class CyclicBufferPin:
     :attr:`buffer_size`, :attr:`wake_period` (0: wake only on :attr:`_wake`) and
     :attr:`silence_byte`, and implements ``async _hw_offsets() -> (status, play, fetch)``
     (cyclic offsets of the hardware's play position and of how far its DMA has fetched or
-    stored) and ``async _release()`` (free what the pin holds at close).
+    stored; ``fetch`` None means the hardware does not say, and :meth:`_fetch_lead` estimates
+    it from the play position) and ``async _release()`` (free what the pin holds at close).
     """
 
     def __init__(self, port, filter, pin_id, capture, fmt, stream):
@@ -204,7 +205,11 @@ class CyclicBufferPin:
             elapsed = (now - self._last_update) * self.format.avg_bytes_per_sec // 10_000_000
         self._last_update = now
         self._play = self._unwrap(self._play, play, elapsed)
-        self._dma = max(self._dma, self._unwrap(self._dma, fetch, elapsed), self._play)
+        if fetch is None:
+            fetch_linear = max(0, self._play + self._fetch_lead())
+        else:
+            fetch_linear = max(self._unwrap(self._dma, fetch, elapsed), self._play)
+        self._dma = max(self._dma, fetch_linear)
         if not self.capture and self.played_all:
             self._client_event.set()
         return NTSTATUS.SUCCESS
@@ -233,8 +238,17 @@ class CyclicBufferPin:
         finally:
             self._engine_idle.set()
 
+    def _fetch_lead(self):
+        """Bytes the DMA is taken to be ahead of (render, > 0) or behind (capture, < 0) the
+        play position when the hardware reports only that."""
+        return 0
+
+    def _silence(self, n):
+        """``n`` bytes of silence for this format."""
+        return bytes([self.silence_byte]) * n
+
     def _transfer_render(self):
-        """Write client audio ahead of the DMA position, silence past the end of it."""
+        """Write client audio ahead of the hardware's fetch position, silence after it."""
         align = self.format.block_align
         size = self.buffer_size
         if self._dma > self._done:
@@ -242,7 +256,8 @@ class CyclicBufferPin:
             if self._data_end is None or self._done < self._data_end:
                 self.glitches += 1
             self._done = -(-self._dma // align) * align
-        limit = self._dma + size
+        # bytes before play + size have been played in the previous lap: free to overwrite
+        limit = self._play + size
         n = (limit - self._done) // align * align
         data = self._packets.take(n)
         if data:
@@ -254,7 +269,7 @@ class CyclicBufferPin:
         # data
         gap = limit - self._done
         if gap > 0:
-            self.buffer.write(self._done, bytes([self.silence_byte]) * min(gap, size))
+            self.buffer.write(self._done, self._silence(min(gap, size)))
         if self.played_all:
             self._client_event.set()
 

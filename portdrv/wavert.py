@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .cyclic import CyclicBufferPin
+from .port import Port
 from .memory import CyclicBuffer, MappedBuffer, allocate_mdl, free_mdl
 from .status import NTSTATUS, nt_success
 
@@ -150,28 +151,8 @@ class RegisterMapping:
         return (value >> shift) & ((1 << reg.width) - 1)
 
 
-class PortWaveRT:
+class PortWaveRT(Port):
     """IPortWaveRT: binds a WaveRT miniport and makes its pins."""
-
-    def __init__(self):
-        self.miniport = None
-        self.resources = None
-        self.descriptor = None
-        self.device_description = None
-
-    async def init(self, miniport, resources) -> int:
-        """Initialise ``miniport`` with the adapter's resource list; then read its filter
-        and device descriptions."""
-        if self.miniport is not None:
-            return NTSTATUS.INVALID_DEVICE_STATE
-        status = await miniport.init(self, resources)
-        if not nt_success(status):
-            return status
-        self.miniport = miniport
-        self.resources = resources
-        self.descriptor = miniport.get_description()
-        self.device_description = miniport.get_device_description()
-        return NTSTATUS.SUCCESS
 
     async def new_pin(self, filter, pin_id, fmt, *, buffer_bytes=None, notifications=2):
         """Create the miniport stream, set its format, allocate the cyclic buffer of
