@@ -174,7 +174,8 @@ class CyclicBufferPin:
 
     def _reset_positions(self):
         self._play = 0            # linear play (link) position
-        self._dma = 0             # linear DMA position
+        self._dma = 0             # linear DMA position (fetched / stored, or an estimate)
+        self._consumed = 0        # render: bytes the hardware has certainly read
         self._done = 0            # render: bytes written into the buffer; capture: read out
         self._last_update = None
 
@@ -207,8 +208,10 @@ class CyclicBufferPin:
         self._play = self._unwrap(self._play, play, elapsed)
         if fetch is None:
             fetch_linear = max(0, self._play + self._fetch_lead())
+            self._consumed = self._play         # all that is known to be read already
         else:
             fetch_linear = max(self._unwrap(self._dma, fetch, elapsed), self._play)
+            self._consumed = fetch_linear
         self._dma = max(self._dma, fetch_linear)
         if not self.capture and self.played_all:
             self._client_event.set()
@@ -256,8 +259,8 @@ class CyclicBufferPin:
             if self._data_end is None or self._done < self._data_end:
                 self.glitches += 1
             self._done = -(-self._dma // align) * align
-        # bytes before play + size have been played in the previous lap: free to overwrite
-        limit = self._play + size
+        # what the hardware has read is free to overwrite one lap later
+        limit = self._consumed + size
         n = (limit - self._done) // align * align
         data = self._packets.take(n)
         if data:

@@ -15,7 +15,7 @@ from portdrv.formats import WaveFormat
 from portdrv.ksstate import KSSTATE
 from rtl.regmap import stream_reg
 
-from wavert_tests import STEREO16, size
+from wavert_tests import STEREO16, TIMEOUT_MS, size
 
 import random
 
@@ -50,7 +50,7 @@ async def play_all(tb, stream):
     await stream.close()
 
 
-@cocotb.test(timeout_time=2000, timeout_unit="ms")
+@cocotb.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 async def render_bit_exact(dut):
     """16-bit stereo copied by the port into the common buffer: bit-exact at the DAC."""
     tb = TB(dut)
@@ -68,7 +68,7 @@ async def render_bit_exact(dut):
     assert stream.pin.glitches == 0 and stream.pin.notifications_seen > 0
 
 
-@cocotb.test(timeout_time=2000, timeout_unit="ms")
+@cocotb.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 async def capture_bit_exact(dut):
     """24-bit mono capture copied out of the common buffer, bit for bit."""
     tb = TB(dut)
@@ -87,7 +87,7 @@ async def capture_bit_exact(dut):
     assert stream.pin.glitches == 0
 
 
-@cocotb.test(timeout_time=2000, timeout_unit="ms")
+@cocotb.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 async def position_wraps_pause_and_stop(dut):
     """GetPosition is the hardware's byte offset in the buffer: it wraps below the buffer
     size and equals LPIB, freezes in PAUSE, RUN resumes without loss, and it is 0 after
@@ -126,7 +126,7 @@ async def position_wraps_pause_and_stop(dut):
     assert pin.normalize_physical_position(192000) == 10_000_000
 
 
-@cocotb.test(timeout_time=2000, timeout_unit="ms")
+@cocotb.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 async def starvation_plays_silence_and_continues(dut):
     """The client stops feeding for longer than the buffer: the port writes silence, the
     glitch is reported, and the rest of the audio follows intact after the gap."""
@@ -150,7 +150,7 @@ async def starvation_plays_silence_and_continues(dut):
     assert all(f == (0, 0) for f in frames[len(a):start])
 
 
-@cocotb.test(timeout_time=2000, timeout_unit="ms")
+@cocotb.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 async def notification_every_interval(dut):
     """SetNotificationFreq(10 ms): the controller interrupts every 10 ms of audio, each IOC
     within one frame of the next interval boundary."""

@@ -21,6 +21,8 @@ from rtl.regmap import stream_reg
 
 SHORT = cocotb.SIM_NAME.lower().startswith("icarus") if cocotb.SIM_NAME else False
 STEREO16 = WaveFormat.pcm(2, 48000, 16)
+#: simulated time after which a test fails instead of waiting on (Icarus: ~1 wall s per ms)
+TIMEOUT_MS = 120 if SHORT else 2000
 
 
 def size(verilator_value, icarus_value):
@@ -68,7 +70,7 @@ def assert_non_contiguous(pages):
     assert len(pages) < 2 or any(b != a + 4096 for a, b in zip(pages, pages[1:])), pages
 
 
-@cocotb.test(timeout_time=2000, timeout_unit="ms")
+@cocotb.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 async def render_bit_exact(dut):
     """16-bit stereo through the WaveRT pin over non-contiguous pages: every frame reaches the
     DAC in order, bit for bit, then silence; notifications drive the engine, no glitch."""
@@ -91,7 +93,7 @@ async def render_bit_exact(dut):
     assert stream.pin.notifications_seen >= len(want) // size(1024, 128) - 1
 
 
-@cocotb.test(timeout_time=2000, timeout_unit="ms")
+@cocotb.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 async def render_24bit_mono_pause_resume(dut):
     """24-bit mono (32-bit containers): PAUSE stops the hardware and freezes the position,
     RUN resumes where it stopped; the DAC still gets every frame exactly once."""
@@ -121,7 +123,7 @@ async def render_24bit_mono_pause_resume(dut):
     assert stream.pin.glitches == 0
 
 
-@cocotb.test(timeout_time=2000, timeout_unit="ms")
+@cocotb.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 async def capture_bit_exact(dut):
     """Capture 16-bit stereo from the microphone through the WaveRT pin, bit for bit."""
     tb = TB(dut)
@@ -141,7 +143,7 @@ async def capture_bit_exact(dut):
     assert stream.pin.glitches == 0
 
 
-@cocotb.test(timeout_time=2000, timeout_unit="ms")
+@cocotb.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 async def positions_and_registers(dut):
     """The play position is monotonic and within one FIFO of the frames the speaker heard;
     the position register read through its alias equals GetPosition's play offset; the clock
@@ -183,7 +185,7 @@ async def positions_and_registers(dut):
     await stream.close()
 
 
-@cocotb.test(timeout_time=2000, timeout_unit="ms")
+@cocotb.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 async def notifications_at_buffer_points(dut):
     """IOC at the mid-point and end (2 per buffer) or only the end (1): the DMA position at
     each notification is just past that point, and the events come once per point."""
@@ -211,7 +213,7 @@ async def notifications_at_buffer_points(dut):
             assert min((pos - p) % (frames * 4) for p in points) < 256, (pos, points)
 
 
-@cocotb.test(timeout_time=2000, timeout_unit="ms")
+@cocotb.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 async def state_transitions(dut):
     """Client jumps are walked one step at a time in both directions; every legal order
     drives the RUN bit; illegal requests get their status."""
@@ -259,7 +261,7 @@ async def state_transitions(dut):
     await capture.close()
 
 
-@cocotb.test(timeout_time=2000, timeout_unit="ms")
+@cocotb.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 async def pins_and_formats(dut):
     """Pin factories: two render pins at once (SD1 and SD2 mixed in the codec), a third is
     refused, bridge pins cannot be opened, formats the hardware cannot carry do not match."""
@@ -312,7 +314,7 @@ def _mix_matches(frames, fa, fb):
     return False
 
 
-@cocotb.test(timeout_time=2000, timeout_unit="ms")
+@cocotb.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 async def dpc_latency_spike_glitches_and_recovers(dut):
     """A DPC delayed longer than the buffer: the engine misses its window, the glitch is
     counted, and the stream recovers and plays the rest of the client's audio."""
