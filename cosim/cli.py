@@ -58,7 +58,8 @@ def cmd_demo(args):
 
 def cmd_bench(args):
     from bench import stream_bench
-    return stream_bench.main(["--sim", *args.sim, "--seconds", str(args.seconds)])
+    return stream_bench.main(["--sim", *args.sim, "--seconds", str(args.seconds)]
+                             + ([] if args.pgo else ["--no-pgo"]))
 
 
 def _positive_int(text):
@@ -95,6 +96,8 @@ def build_parser():
     b.add_argument("--sim", nargs="+", choices=("verilator", "icarus"),
                    default=["verilator", "icarus"])
     b.add_argument("--seconds", type=float, default=1.0, help="audio seconds per run")
+    b.add_argument("--no-pgo", dest="pgo", action="store_false",
+                   help="Verilator: the plain build, not the profile-guided one")
     b.set_defaults(func=cmd_bench)
     return p
 

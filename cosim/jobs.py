@@ -9,7 +9,7 @@ from pathlib import Path
 
 import cocotb
 
-__all__ = ["run_job"]
+__all__ = ["run_job", "write_job"]
 
 
 @cocotb.test()
@@ -35,10 +35,9 @@ async def render_job(dut):
     Path(job["result"]).write_text(json.dumps(report, indent=2))
 
 
-def run_job(sim, pcm_path, channels, bits, workdir, clk_hz=12_288_000):
-    """Build (cached) and run ``render_job`` on ``sim``; return its result dict (with
-    ``dac_out``, the DAC frames as packed 24-bit little-endian stereo)."""
-    from .build import build, run, soc_design
+def write_job(workdir, pcm_path, channels, bits, clk_hz=12_288_000):
+    """Write the ``job.json`` of a :func:`render_job` run into ``workdir``; return its path
+    (for ``PCSIM_JOB``). The results go to ``result.json`` and ``dac.raw`` beside it."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     job = {"pcm": str(Path(pcm_path).resolve()), "channels": channels, "bits": bits,
@@ -46,8 +45,19 @@ def run_job(sim, pcm_path, channels, bits, workdir, clk_hz=12_288_000):
            "result": str(workdir / "result.json")}
     job_file = workdir / "job.json"
     job_file.write_text(json.dumps(job))
-    result = build(soc_design(clk_hz=clk_hz), sim)
-    run(result, "cosim.jobs", testcase="render_job", test_dir=workdir / "sim",
+    return job_file
+
+
+def run_job(sim, pcm_path, channels, bits, workdir, clk_hz=12_288_000, pgo=False):
+    """Build (cached) and run ``render_job`` on ``sim``; return its result dict (with
+    ``dac_out``, the DAC frames as packed 24-bit little-endian stereo). ``pgo=True`` asks for
+    a profile-guided Verilator build (see :func:`cosim.build.build`): slower to build, faster
+    to run, for long jobs."""
+    from .build import build, run, soc_design
+    job_file = write_job(workdir, pcm_path, channels, bits, clk_hz)
+    job = json.loads(job_file.read_text())
+    result = build(soc_design(clk_hz=clk_hz), sim, pgo=pgo)
+    run(result, "cosim.jobs", testcase="render_job", test_dir=Path(workdir) / "sim",
         extra_env={"PCSIM_JOB": str(job_file)})
     report = json.loads(Path(job["result"]).read_text())
     report["build_s"] = result.seconds
