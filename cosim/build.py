@@ -381,7 +381,9 @@ def _pgo_train_and_rebuild(design, waves, build_dir: Path, log: Path) -> None:
              extra_env={"PCSIM_JOB": str(job_file)})
         outcome = "training run passed"
     except (SimulationFailed, RuntimeError, OSError, ValueError) as exc:
-        outcome = f"training run failed, compiling without its profile: {exc}"
+        outcome = f"training run failed, compiling without a profile: {exc}"
+        for path in build_dir.glob("*.gcda"):   # whatever part of the run wrote them
+            path.unlink()
     finally:
         shutil.rmtree(train_dir, ignore_errors=True)
     for pattern in ("*.o", "*.a", "*.gch", _wrapper.TB_TOP):
