@@ -94,7 +94,7 @@ def cmd_demo(args):
 def cmd_bench(args):
     from bench import stream_bench
     return stream_bench.main(["--sim", *args.sim, "--seconds", str(args.seconds),
-                              "--path", args.path])
+                              "--path", args.path] + ([] if args.pgo else ["--no-pgo"]))
 
 
 def _positive_int(text):
@@ -160,6 +160,8 @@ def build_parser():
     b.add_argument("--path", choices=("register", "stack"), default="register",
                    help="register-level code on SD1 (default) or pcsim play through the "
                         "driver stack")
+    b.add_argument("--no-pgo", dest="pgo", action="store_false",
+                   help="Verilator: the plain build, not the profile-guided one")
     b.set_defaults(func=cmd_bench)
     return p
 

@@ -13,7 +13,7 @@ import cocotb
 
 from .wavio import pack_frames, unpack_frames
 
-__all__ = ["run_job", "run_stack_job"]
+__all__ = ["run_job", "run_stack_job", "write_job"]
 
 
 def _job():
@@ -41,13 +41,27 @@ async def render_job(dut):
     Path(job["result"]).write_text(json.dumps(report, indent=2))
 
 
-def run_job(sim, pcm_path, channels, bits, workdir, clk_hz=12_288_000):
-    """Build (cached) and run ``render_job`` on ``sim``; return its result dict (with
-    ``dac_out``, the DAC frames as packed 24-bit little-endian stereo)."""
+def write_job(workdir, pcm_path, channels, bits, clk_hz=12_288_000):
+    """Write the ``job.json`` of a :func:`render_job` run into ``workdir``; return its path
+    (for ``PCSIM_JOB``). The results go to ``result.json`` and ``dac.raw`` beside it. (The
+    profile-guided Verilator build trains on such a job.)"""
     workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
     job = {"pcm": str(Path(pcm_path).resolve()), "channels": channels, "bits": bits,
-           "clk_hz": clk_hz, "dac_out": str(workdir / "dac.raw")}
-    report = run_stack_job("render_job", job, sim, workdir, clk_hz=clk_hz)
+           "clk_hz": clk_hz, "dac_out": str(workdir / "dac.raw"),
+           "result": str(workdir / "result.json")}
+    job_file = workdir / "job.json"
+    job_file.write_text(json.dumps(job))
+    return job_file
+
+
+def run_job(sim, pcm_path, channels, bits, workdir, clk_hz=12_288_000, pgo=False):
+    """Build (cached) and run ``render_job`` on ``sim``; return its result dict (with
+    ``dac_out``, the DAC frames as packed 24-bit little-endian stereo). ``pgo=True`` asks for
+    a profile-guided Verilator build (see :func:`cosim.build.build`): slower to build, faster
+    to run, for long jobs."""
+    job = json.loads(write_job(workdir, pcm_path, channels, bits, clk_hz).read_text())
+    report = run_stack_job("render_job", job, sim, workdir, clk_hz=clk_hz, pgo=pgo)
     report["dac_out"] = job["dac_out"]
     return report
 
@@ -101,11 +115,12 @@ async def record_job(dut):
 
 
 def run_stack_job(testcase, job, sim, workdir, *, clk_hz=12_288_000, waves=None,
-                  on_progress=None):
+                  on_progress=None, pgo=False):
     """Run the cocotb job ``testcase`` (``render_job``, ``play_job``, ``record_job``) with parameters
     ``job`` on ``sim`` and return its result dict. ``waves`` is a .fst/.vcd path or None;
-    ``on_progress(done, total)`` is called from this process while the simulation runs.
-    Simulator output goes to ``workdir/sim.log``."""
+    ``on_progress(done, total)`` is called from this process while the simulation runs;
+    ``pgo`` picks the profile-guided Verilator build. Simulator output goes to
+    ``workdir/sim.log``."""
     import threading
 
     from .build import build, run, soc_design
@@ -115,7 +130,8 @@ def run_stack_job(testcase, job, sim, workdir, *, clk_hz=12_288_000, waves=None,
     job_file = workdir / "job.json"
     job_file.write_text(json.dumps(job))
     wave_fmt = Path(waves).suffix.lstrip(".").lower() if waves else None
-    result = build(soc_design(clk_hz=clk_hz), sim, waves=wave_fmt)
+    result = build(soc_design(clk_hz=clk_hz), sim, waves=wave_fmt,
+                   pgo=pgo and sim == "verilator" and wave_fmt is None)
     log = workdir / "sim.log"
     done = threading.Event()
 

@@ -86,13 +86,13 @@ def _finish(report, report_path, quiet):
         print(json.dumps(report, indent=2))
 
 
-def _simulate(testcase, job, sim, tmp, waves, label):
+def _simulate(testcase, job, sim, tmp, waves, label, pgo=False):
     """Run one stack job with a progress bar; returns its report."""
     from .jobs import run_stack_job
     bar = ProgressBar(label)
     try:
         return run_stack_job(testcase, job, sim, Path(tmp) / "job", waves=waves,
-                             on_progress=bar)
+                             on_progress=bar, pgo=pgo)
     finally:
         bar.close()
 
@@ -111,9 +111,10 @@ def _check_miniport(miniport):
 
 
 def play(in_wav, out_wav=None, *, sim="verilator", miniport="wavert", waves=None,
-         report_path=None, quiet=False):
+         report_path=None, quiet=False, pgo=False):
     """Play ``in_wav`` through the driver stack; write what reached the DAC to ``out_wav``.
-    Returns the report dict. Raises WavError/ValueError for bad input (before simulating)."""
+    Returns the report dict. Raises WavError/ValueError for bad input (before simulating).
+    ``pgo`` runs Verilator's profile-guided build (benchmarks)."""
     _check_miniport(miniport)
     pcm = read_wav(in_wav)
     if pcm.frames == 0:
@@ -128,7 +129,7 @@ def play(in_wav, out_wav=None, *, sim="verilator", miniport="wavert", waves=None
         pcm_file.write_bytes(pcm.data)
         job = {"pcm": str(pcm_file), "channels": pcm.channels, "bits": pcm.bits,
                "rate": pcm.rate, "output": str(Path(tmp) / "dac.raw"), "miniport": miniport}
-        report = _simulate("play_job", job, sim, tmp, waves, f"play {Path(in_wav).name}")
+        report = _simulate("play_job", job, sim, tmp, waves, f"play {Path(in_wav).name}", pgo)
         frames = unpack_frames(Path(job["output"]).read_bytes())
     write_wav(out_wav, frames, pcm.channels, pcm.bits, pcm.rate)
     return _complete(report, dict(input=str(in_wav), output=str(out_wav), simulator=sim,
