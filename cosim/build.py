@@ -378,7 +378,7 @@ def _pgo_train_and_rebuild(design, waves, build_dir: Path, log: Path) -> None:
         job_file = write_job(train_dir, pcm, t["channels"], t["bits"], design.clk_hz)
         module, testcase = t["job"].rsplit(".", 1)
         _run(br, module, testcase=testcase, test_dir=train_dir / "sim",
-             extra_env={"PCSIM_JOB": str(job_file)})
+             extra_env={"PCSIM_JOB": str(job_file)}, log_file=build_dir / "pgo-training.log")
         outcome = "training run passed"
     except (SimulationFailed, RuntimeError, OSError, ValueError) as exc:
         outcome = f"training run failed, compiling without a profile: {exc}"
