@@ -2,7 +2,7 @@
 simulation speed.
 
     python -m bench.stream_bench [--sim verilator icarus] [--seconds 1] [--path register|stack]
-                                 [--no-pgo]
+                                 [--miniport wavert|wavecyclic] [--no-pgo]
 
 ``--path register`` (default) plays it through SD1 with the register-level driver code;
 ``--path stack`` runs ``pcsim play`` through the whole driver stack (client, WaveRT port and
@@ -21,10 +21,10 @@ import wave
 from pathlib import Path
 
 from cosim.jobs import run_job
-from cosim.player import play
+from cosim.player import MINIPORTS, play
 
 
-def _register_path(sim, pcm, tmp, pgo):
+def _register_path(sim, pcm, tmp, pgo, miniport):
     pcm_file = Path(tmp) / "noise.pcm"
     pcm_file.write_bytes(pcm)
     report = run_job(sim, pcm_file, 2, 16, Path(tmp) / sim, pgo=pgo)
@@ -32,14 +32,15 @@ def _register_path(sim, pcm, tmp, pgo):
     return report
 
 
-def _stack_path(sim, pcm, tmp, pgo):
+def _stack_path(sim, pcm, tmp, pgo, miniport):
     src = Path(tmp) / "noise.wav"
     with wave.open(str(src), "wb") as w:
         w.setnchannels(2)
         w.setsampwidth(2)
         w.setframerate(48000)
         w.writeframes(pcm)
-    return play(src, Path(tmp) / f"out-{sim}.wav", sim=sim, quiet=True, pgo=pgo)
+    return play(src, Path(tmp) / f"out-{sim}.wav", sim=sim, quiet=True, pgo=pgo,
+                miniport=miniport)
 
 
 def main(argv=None):
@@ -48,6 +49,8 @@ def main(argv=None):
                    default=["verilator", "icarus"])
     p.add_argument("--seconds", type=float, default=1.0)
     p.add_argument("--path", choices=("register", "stack"), default="register")
+    p.add_argument("--miniport", choices=MINIPORTS, default="wavert",
+                   help="the wave miniport of the stack path")
     p.add_argument("--no-pgo", dest="pgo", action="store_false",
                    help="Verilator: the plain build (as the tests use), not the profile-guided one")
     p.add_argument("--json", help="also write the results here")
@@ -58,12 +61,13 @@ def main(argv=None):
     results = {}
     with tempfile.TemporaryDirectory(prefix="pcsim-bench-") as tmp:
         for sim in args.sim:
-            report = stream(sim, pcm, tmp, args.pgo)
+            report = stream(sim, pcm, tmp, args.pgo, args.miniport)
             report["pgo"] = args.pgo and sim == "verilator"
             report["cycles_per_wall_s"] = report["cycles"] / report["wall_s"]
             report["audio_s_per_wall_s"] = args.seconds / report["wall_s"]
             results[sim] = report
-            print(f"{sim:9s} {args.path} path{' (PGO build)' if report['pgo'] else ''}, "
+            path = f"{args.path} path" + (f" ({args.miniport})" if args.path == "stack" else "")
+            print(f"{sim:9s} {path}{' (PGO build)' if report['pgo'] else ''}, "
                   f"{args.seconds:.2f} s audio: {report['cycles']} "
                   f"cycles in {report['wall_s']:.2f} s -> "
                   f"{report['cycles_per_wall_s'] / 1e6:.2f} M cycles/s, "

@@ -94,7 +94,8 @@ def cmd_demo(args):
 def cmd_bench(args):
     from bench import stream_bench
     return stream_bench.main(["--sim", *args.sim, "--seconds", str(args.seconds),
-                              "--path", args.path] + ([] if args.pgo else ["--no-pgo"]))
+                              "--path", args.path, "--miniport", args.miniport]
+                             + ([] if args.pgo else ["--no-pgo"]))
 
 
 def _positive_int(text):
@@ -107,10 +108,14 @@ def _positive_int(text):
     return value
 
 
+def _miniports():
+    from .player import MINIPORTS
+    return MINIPORTS
+
+
 def _stack_options(parser):
     """The options play and record share (DESIGN.md section 5)."""
-    from .player import MINIPORTS
-    parser.add_argument("--miniport", choices=MINIPORTS, default="wavert")
+    parser.add_argument("--miniport", choices=_miniports(), default="wavert")
     parser.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
     parser.add_argument("--waves", metavar="FILE.fst|FILE.vcd", help="record waveforms")
     parser.add_argument("--report", metavar="R.json", help="write the JSON report here")
@@ -160,6 +165,8 @@ def build_parser():
     b.add_argument("--path", choices=("register", "stack"), default="register",
                    help="register-level code on SD1 (default) or pcsim play through the "
                         "driver stack")
+    b.add_argument("--miniport", choices=_miniports(), default="wavert",
+                   help="the wave miniport of the stack path")
     b.add_argument("--no-pgo", dest="pgo", action="store_false",
                    help="Verilator: the plain build, not the profile-guided one")
     b.set_defaults(func=cmd_bench)
