@@ -455,6 +455,18 @@ def run(build_result: BuildResult, test_module: str, testcase=None, test_dir=Non
                 test_module_dir=test_module_dir, plusargs=plusargs, log_file=log_file)
 
 
+def _first_failure(results: Path) -> str:
+    """``": <message>"`` of the first failed test in a results XML, on one line, or ""."""
+    import xml.etree.ElementTree as ET
+    try:
+        for node in ET.parse(results).iter("failure"):
+            message = " ".join((node.get("message") or "").split())
+            return f": {message[:300]}" if message else ""
+    except (ET.ParseError, OSError):
+        pass
+    return ""
+
+
 def _run(br: BuildResult, test_module: str, testcase=None, test_dir=None, extra_env=None,
          seed=None, waves_file=None, test_module_dir=None, plusargs: Sequence[str] = (),
          log_file=None) -> Path:
@@ -538,7 +550,7 @@ def _run(br: BuildResult, test_module: str, testcase=None, test_dir=None, extra_
                                f"(no results in {results})") from exc
     if n_failed:
         raise SimulationFailed(f"{br.sim}: {n_failed} of {n_tests} cocotb tests failed in "
-                               f"{module_name} (results: {results})")
+                               f"{module_name}{_first_failure(results)} (results: {results})")
     if failure is not None and failure.code not in (0, None):
         raise SimulationFailed(f"{br.sim}: simulator exited ({failure.code}) running "
                                f"{module_name} (results: {results})")

@@ -17,8 +17,8 @@ from .wavio import WavError, pack_frames, read_wav, unpack_frames, write_wav
 
 __all__ = ["play", "record", "ProgressBar", "MINIPORTS"]
 
-#: the miniports ``--miniport`` accepts (WavePci comes with its issue)
-MINIPORTS = ("wavert", "wavecyclic")
+#: the miniports ``--miniport`` accepts
+MINIPORTS = ("wavert", "wavecyclic", "wavepci")
 
 
 class ProgressBar:

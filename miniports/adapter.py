@@ -2,8 +2,8 @@
 
 :class:`Adapter` resets the controller, finds codec 0 through STATESTS and parameter verbs,
 connects the shared interrupt (one :class:`portdrv.interrupt_sync.InterruptSync` whose ISR is
-the controller's), and creates and registers the wave filter (a WaveRT or WaveCyclic port bound
-to this device's miniport of that type) in the subdevice registry.
+the controller's), and creates and registers the wave filter (a WaveRT, WaveCyclic or WavePci port
+bound to this device's miniport of that type) in the subdevice registry.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from __future__ import annotations
 from portdrv.interrupt_sync import InterruptSync, InterruptSyncMode
 from portdrv.status import NTSTATUS, nt_success
 from portdrv.wavecyclic import PortWaveCyclic
+from portdrv.wavepci import PortWavePci
 from portdrv.wavert import PortWaveRT
 
 from .hda import HdaController
 from .wavecyclic import MiniportWaveCyclic
+from .wavepci import MiniportWavePci
 from .wavert import MiniportWaveRT
 
 __all__ = ["Adapter", "WAVE_FILTER", "WAVE_MINIPORTS"]
@@ -25,6 +27,7 @@ WAVE_FILTER = "wave"
 WAVE_MINIPORTS = {
     "wavert": (PortWaveRT, MiniportWaveRT),
     "wavecyclic": (PortWaveCyclic, MiniportWaveCyclic),
+    "wavepci": (PortWavePci, MiniportWavePci),
 }
 
 

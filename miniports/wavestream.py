@@ -177,8 +177,7 @@ class HdaWaveStream:
                 return NTSTATUS.INVALID_DEVICE_STATE
             await engine.reset()
             self._clear_dma_position()
-            await engine.program(self.bdl, self.fmt_value, self.tag, ioce=self.ioc_enabled,
-                                 deie=True)
+            await self.program_engine()
             await self.controller.set_stream_interrupt(engine.n, True)
             if not self.capture:
                 await codec.set_converter_stream(self.converter, self.tag)
@@ -197,6 +196,11 @@ class HdaWaveStream:
             self.on_stop()
         self.state = state
         return NTSTATUS.SUCCESS
+
+    async def program_engine(self):
+        """Program the reset engine for the buffer (ACQUIRE): a cyclic BDL by default."""
+        await self.engine.program(self.bdl, self.fmt_value, self.tag, ioce=self.ioc_enabled,
+                                  deie=True)
 
     def buffer_fits(self, fmt):
         """Whether the current buffer holds whole frames of ``fmt``."""

@@ -11,14 +11,15 @@ buffer still counts the laps.
 
 from __future__ import annotations
 
-from .ksstate import KSSTATE, StreamState
+from .ksstate import KSSTATE
 from .packets import Packet, PacketQueue
+from .port import Pin
 from .status import NTSTATUS, nt_success
 
 __all__ = ["CyclicBufferPin"]
 
 
-class CyclicBufferPin:
+class CyclicBufferPin(Pin):
     """A pin whose hardware loops over a cyclic buffer: KSSTATE stepping through the miniport
     stream, client packets, linear positions and the transfer engine.
 
@@ -35,15 +36,7 @@ class CyclicBufferPin:
     """
 
     def __init__(self, port, filter, pin_id, capture, fmt, stream):
-        self.port = port
-        self.filter = filter
-        self.pin_id = pin_id
-        self.capture = capture
-        self.format = fmt
-        self.stream = stream
-        self._memory = port.resources.memory
-        self._scheduler = port.resources.scheduler
-        self._state = StreamState()
+        super().__init__(port, filter, pin_id, capture, fmt, stream)
         self._wake = self._scheduler.new_event()    # set by a notification or a DPC
         self.buffer = None
         self.buffer_size = 0
@@ -51,7 +44,6 @@ class CyclicBufferPin:
         self.silence_byte = 0
         self._engine_stop = True
         self._engine_idle = None
-        self._closed = False
         # client data
         self._packets = PacketQueue()   # render packets not yet in the cyclic buffer
         self._captured = bytearray()    # capture data not yet read
@@ -63,26 +55,12 @@ class CyclicBufferPin:
         #: wake-ups by the notification event or DPC
         self.notifications_seen = 0
 
-    @property
-    def state(self) -> KSSTATE:
-        return self._state.state
-
     async def get_position(self):
         """``(play, write)`` linear byte positions since the stream started."""
         await self._update_positions()
         return self._play, self._dma
 
     # ---- state ----------------------------------------------------------------------------------
-
-    async def set_state(self, target) -> int:
-        """Go to ``target`` one KSSTATE step at a time; returns the first failing status."""
-        if self._closed:
-            return NTSTATUS.INVALID_DEVICE_STATE
-        try:
-            target = KSSTATE(target)
-        except ValueError:
-            return NTSTATUS.INVALID_PARAMETER
-        return await self._state.set_state_async(target, self._step)
 
     async def _step(self, state):
         previous = self._state.state

@@ -85,3 +85,12 @@ class StreamState:
                 return status
             self._state = step
         return NTSTATUS.SUCCESS
+
+    async def walk(self, target, set_one) -> int:
+        """A client's state request: INVALID_PARAMETER if ``target`` is not a KSSTATE, else
+        :meth:`set_state_async`."""
+        try:
+            target = KSSTATE(target)
+        except (ValueError, TypeError):
+            return NTSTATUS.INVALID_PARAMETER
+        return await self.set_state_async(target, set_one)

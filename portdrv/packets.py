@@ -19,21 +19,37 @@ __all__ = ["Packet", "PacketQueue"]
 class Packet:
     """One client packet. ``end_of_stream`` marks the last render packet of a stream."""
 
-    def __init__(self, memory, scheduler, size, data=None, end_of_stream=False):
+    def __init__(self, memory, scheduler, size, data=None, end_of_stream=False, page_offset=0):
         if data is not None:
             size = len(data)
+        if not 0 <= page_offset < memory.page_size:
+            raise ValueError(f"page offset {page_offset} outside a page")
         self.memory = memory
         self.size = int(size)
-        self.mdl = allocate_mdl(memory, self.size) if self.size else None
+        #: where the data starts in its first page (a client buffer need not be page aligned)
+        self.page_offset = page_offset if self.size else 0
+        self.mdl = allocate_mdl(memory, self.size + self.page_offset) if self.size else None
         if self.size and self.mdl is None:
             raise MemoryError(f"no memory for a {self.size}-byte packet")
-        self.buffer = MappedBuffer(memory, self.mdl) if self.mdl else None
+        self.buffer = _Window(MappedBuffer(memory, self.mdl), self.page_offset) \
+            if self.mdl else None
         if data:
             self.buffer.write(0, data)
         self.end_of_stream = end_of_stream
         self.done = 0                      # bytes consumed (render) or filled (capture)
         self.status = NTSTATUS.PENDING
         self.event = scheduler.new_event()
+
+    def physical_address(self, offset):
+        """The physical address of byte ``offset`` of the packet's data."""
+        at = self.page_offset + offset
+        page = self.memory.page_size
+        return self.mdl.pages[at // page] + at % page
+
+    def page_run(self, offset):
+        """Bytes from ``offset`` to the end of that page (or of the packet)."""
+        at = self.page_offset + offset
+        return min(self.size - offset, self.memory.page_size - at % self.memory.page_size)
 
     @property
     def remaining(self):
@@ -63,6 +79,19 @@ class Packet:
             free_mdl(self.memory, self.mdl)
             self.mdl = None
             self.buffer = None
+
+
+class _Window:
+    """A MappedBuffer seen from ``offset`` on."""
+
+    def __init__(self, mapping, offset):
+        self.mapping, self.offset = mapping, offset
+
+    def read(self, at, n):
+        return self.mapping.read(self.offset + at, n)
+
+    def write(self, at, data):
+        self.mapping.write(self.offset + at, data)
 
 
 class PacketQueue:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from .ksstate import KSSTATE, StreamState
 from .status import NTSTATUS, nt_success
 
-__all__ = ["Port"]
+__all__ = ["Port", "Pin"]
 
 
 class Port:
@@ -29,3 +30,31 @@ class Port:
         describe = getattr(miniport, "get_device_description", None)
         self.device_description = describe() if describe else None
         return NTSTATUS.SUCCESS
+
+
+class Pin:
+    """What every port's pin has: its filter and pin factory, direction, format, the miniport
+    stream, the HAL services, and a KSSTATE that clients move one step at a time (a subclass
+    implements ``async _step(state) -> status``)."""
+
+    def __init__(self, port, filter, pin_id, capture, fmt, stream=None):
+        self.port = port
+        self.filter = filter
+        self.pin_id = pin_id
+        self.capture = capture
+        self.format = fmt
+        self.stream = stream
+        self._memory = port.resources.memory
+        self._scheduler = port.resources.scheduler
+        self._state = StreamState()
+        self._closed = False
+
+    @property
+    def state(self) -> KSSTATE:
+        return self._state.state
+
+    async def set_state(self, target) -> int:
+        """Go to ``target`` one KSSTATE step at a time; returns the first failing status."""
+        if self._closed:
+            return NTSTATUS.INVALID_DEVICE_STATE
+        return await self._state.walk(target, self._step)

@@ -99,7 +99,7 @@ def test_record_rejects_bad_input(tmp_path, args, text):
     assert not (tmp_path / "out.wav").exists()
 
 
-@pytest.mark.parametrize("miniport", ["wavert", "wavecyclic"])
+@pytest.mark.parametrize("miniport", ["wavert", "wavecyclic", "wavepci"])
 @pytest.mark.parametrize("sim", ["icarus", "verilator"])
 def test_play_speech_bit_identical(tmp_path, sim, miniport):
     """espeak-ng speech through client -> port -> miniport -> device: OUT.wav equals IN.wav."""
@@ -117,7 +117,7 @@ def test_play_speech_bit_identical(tmp_path, sim, miniport):
         assert a.readframes(10**7) == b.readframes(10**7)
 
 
-@pytest.mark.parametrize("miniport", ["wavert", "wavecyclic"])
+@pytest.mark.parametrize("miniport", ["wavert", "wavecyclic", "wavepci"])
 @pytest.mark.parametrize("sim", ["icarus", "verilator"])
 def test_record_from_wav_bit_identical(tmp_path, sim, miniport):
     """The microphone fed from a WAV: the recording is that WAV, bit for bit."""

@@ -1,0 +1,351 @@
+"""The WavePci port driver: IPortWavePci, IPortWavePciStream (mappings) and its pins.
+
+A WavePci miniport's hardware does scatter/gather straight from the client's packets: the port
+hands out *mappings* (physical address, length, tag, flags) that never cross a page boundary and
+never cover more than one packet; flags 1 marks a packet's last mapping. The miniport queues
+them to its DMA engine and releases them, in order, as the hardware finishes them; a packet
+completes when it has been mapped to its end (or terminated) and all its mappings are released.
+
+- GetMapping answers NOT_FOUND when nothing is ready; the port then calls the stream's
+  MappingAvailable once, when the client's next packet arrives.
+- TerminatePacket ends the packet being mapped where the mapping has got to.
+- On STOP, and when the client cancels a packet with mappings out, the port calls
+  RevokeMappings(first, last) (tags inclusive) and expects the number of mappings revoked that
+  had not been released.
+- Position: a 64-bit byte count since the stream started, from the miniport;
+  NormalizePhysicalPosition turns bytes into 100-ns units.
+
+Miniport contract (duck-typed, statuses as values): ``async init(port, resources)``,
+``get_description()``, ``async new_stream(port_stream, pin_id, capture, fmt) -> (status,
+stream, service_group)``; stream: ``async set_format(fmt)``, ``async set_state(state)``,
+``get_allocator_framing() -> AllocatorFraming``, ``async mapping_available()``,
+``async service()``, ``async revoke_mappings(first_tag, last_tag) -> (status, count)``,
+``async get_position() -> (status, bytes)``, ``normalize_physical_position(bytes)``,
+``async close()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .ksstate import KSSTATE
+from .packets import Packet
+from .port import Pin, Port
+from .status import NTSTATUS, nt_success
+
+__all__ = ["PortWavePci", "PortWavePciStream", "WavePciPin", "Mapping", "AllocatorFraming"]
+
+
+@dataclass(frozen=True)
+class AllocatorFraming:
+    """KSALLOCATOR_FRAMING: how many packets of what size the client should keep queued."""
+    frames: int
+    frame_size: int
+
+
+@dataclass
+class Mapping:
+    """One mapping handed to the miniport."""
+    tag: object
+    packet: Packet
+    offset: int
+    physical_address: int
+    length: int
+    flags: int
+    released: bool = False
+
+
+class PortWavePciStream:
+    """IPortWavePciStream: what the miniport stream calls back (GetMapping, ReleaseMapping,
+    TerminatePacket)."""
+
+    def __init__(self, pin):
+        self._pin = pin
+
+    def get_mapping(self, tag):
+        """``(status, physical_address, length, flags)``; NOT_FOUND if nothing is ready."""
+        return self._pin._get_mapping(tag)
+
+    def release_mapping(self, tag):
+        return self._pin._release_mapping(tag)
+
+    def terminate_packet(self):
+        return self._pin._terminate_packet()
+
+
+class PortWavePci(Port):
+    """IPortWavePci: binds a WavePci miniport and makes its pins."""
+
+    async def new_pin(self, filter, pin_id, fmt):
+        capture = filter.pins[pin_id].capture
+        pin = WavePciPin(self, filter, pin_id, capture, fmt)
+        status, stream, group = await self.miniport.new_stream(pin.port_stream, pin_id,
+                                                               capture, fmt)
+        if not nt_success(status):
+            return status, None
+        pin.stream, pin.service_group = stream, group
+        status = await stream.set_format(fmt)
+        if not nt_success(status):
+            await stream.close()
+            return status, None
+        group.add_member(pin)
+        return NTSTATUS.SUCCESS, pin
+
+
+class WavePciPin(Pin):
+    """One open WavePci pin: client packets, the mappings out of them, KSSTATE stepping."""
+
+    def __init__(self, port, filter, pin_id, capture, fmt):
+        super().__init__(port, filter, pin_id, capture, fmt)
+        self.service_group = None
+        self.port_stream = PortWavePciStream(self)
+        self._packets = []            # not yet completed, in order
+        self._map_index = 0           # index in _packets of the packet being mapped
+        self._mappings = {}           # tag -> Mapping, handed out and not released/revoked
+        self._refused = False         # a GetMapping was refused: MappingAvailable owed
+        self._eos_queued = False
+        self._reading = []            # capture packets queued by read()
+        self._read_backlog = bytearray()
+        self._changed = self._scheduler.new_event()   # a packet completed
+        #: bytes handed out in mappings since the stream started (revoked ones included)
+        self.mapped_bytes = 0
+        self.mappings_revoked = 0
+
+    @property
+    def glitches(self):
+        """Times the hardware ran out of mappings while running (the client was late)."""
+        return getattr(self.stream, "starvations", 0)
+
+    @property
+    def notifications_seen(self):
+        """Buffer-completion interrupts the miniport serviced."""
+        return getattr(self.stream, "ioc_count", 0)
+
+    # ---- client side --------------------------------------------------------------------------
+
+    def submit(self, packet):
+        """Queue a client packet (render: full; capture: to be filled); PENDING. If a
+        GetMapping was refused, the miniport hears MappingAvailable (once)."""
+        if self._closed:
+            return NTSTATUS.INVALID_DEVICE_STATE
+        if self._eos_queued and not self.capture:
+            return NTSTATUS.INVALID_DEVICE_STATE
+        self._packets.append(packet)
+        self._eos_queued |= packet.end_of_stream
+        if packet.size == 0:
+            self._complete_ready()
+        if self._refused and self.stream is not None:
+            self._refused = False
+            self._scheduler.spawn(self.stream.mapping_available())
+        return NTSTATUS.PENDING
+
+    def write(self, data, end_of_stream=False, page_offset=0):
+        """Queue a render packet of whole frames: ``(status, packet)``. ``page_offset``
+        places it that far into its first page, as a client buffer may be."""
+        if self.capture:
+            return NTSTATUS.INVALID_DEVICE_REQUEST, None
+        if len(data) % self.format.block_align:
+            return NTSTATUS.INVALID_PARAMETER, None
+        return self._new_packet(len(data), data, end_of_stream, page_offset)
+
+    def end_of_stream(self):
+        if not self.capture and not self._eos_queued:
+            self.write(b"", end_of_stream=True)
+
+    def read_packet(self, size, page_offset=0):
+        """Queue an empty capture packet of ``size`` bytes: ``(status, packet)``."""
+        if not self.capture:
+            return NTSTATUS.INVALID_DEVICE_REQUEST, None
+        if size <= 0 or size % self.format.block_align:
+            return NTSTATUS.INVALID_PARAMETER, None
+        return self._new_packet(size, None, False, page_offset)
+
+    async def read(self, n):
+        """Up to ``n`` bytes of captured audio. Keeps the allocator framing's number of
+        capture packets queued (the hardware halts when it has none) and returns the oldest
+        once it is full."""
+        if not self.capture:
+            raise ValueError("read on a render pin")
+        while not self._read_backlog:
+            framing = self.get_allocator_framing()
+            while len(self._reading) < framing.frames:
+                status, packet = self.read_packet(framing.frame_size)
+                if status != NTSTATUS.PENDING:
+                    raise MemoryError("no memory for capture packets")
+                self._reading.append(packet)
+            packet = self._reading.pop(0)
+            await packet.wait()
+            self._read_backlog += packet.data()
+            packet.release()
+        n = min(n, len(self._read_backlog))
+        n -= n % self.format.block_align
+        data = bytes(self._read_backlog[:n])
+        del self._read_backlog[:n]
+        return data
+
+    def _new_packet(self, size, data, eos, page_offset=0):
+        try:
+            packet = Packet(self._memory, self._scheduler, size, data, eos, page_offset)
+        except MemoryError:
+            return NTSTATUS.INSUFFICIENT_RESOURCES, None
+        return self.submit(packet), packet
+
+    async def cancel(self, packet):
+        """Cancel a pending packet; its mappings still out are revoked first."""
+        if packet not in self._packets:
+            return NTSTATUS.NOT_FOUND
+        out = [m for m in self._mappings.values() if m.packet is packet]
+        if out:
+            await self._revoke(out)
+        index = self._packets.index(packet)
+        self._packets.remove(packet)
+        if index < self._map_index:
+            self._map_index -= 1
+        if packet.end_of_stream:
+            self._eos_queued = False
+        packet.complete(NTSTATUS.CANCELLED)
+        self._changed.set()
+        return NTSTATUS.SUCCESS
+
+    @property
+    def drained(self):
+        """Render: every packet up to the end of stream has completed."""
+        return self._eos_queued and not self._packets
+
+    async def wait_drained(self):
+        while not self.drained:
+            self._changed.clear()
+            await self._changed.wait()
+
+    async def get_position(self):
+        """``(play, mapped)``: bytes played since the stream started (the miniport's 64-bit
+        position) and bytes handed out in mappings."""
+        status, position = await self.stream.get_position()
+        return (position if nt_success(status) else 0), self.mapped_bytes
+
+    def normalize_physical_position(self, position):
+        return self.stream.normalize_physical_position(position)
+
+    def get_allocator_framing(self):
+        return self.stream.get_allocator_framing()
+
+    # ---- state ----------------------------------------------------------------------------------
+
+    async def _step(self, state):
+        if state == KSSTATE.STOP and self._mappings:
+            await self._revoke(list(self._mappings.values()))
+        status = await self.stream.set_state(state)
+        if nt_success(status) and state == KSSTATE.STOP:
+            self._flush()
+        return status
+
+    def _flush(self):
+        """STOP: every pending packet completes as cancelled; the mapping cursor restarts."""
+        self._reading.clear()
+        self._read_backlog.clear()
+        for packet in self._packets:
+            packet.complete(NTSTATUS.CANCELLED)
+            if not self.capture:
+                packet.release()
+        self._packets.clear()
+        self._map_index = 0
+        self._eos_queued = False
+        self._changed.set()
+
+    async def close(self):
+        if self._closed:
+            return
+        await self.set_state(KSSTATE.STOP)
+        self._closed = True
+        self.service_group.remove_member(self)
+        await self.stream.close()
+        self.filter.pin_closed(self.pin_id)
+
+    # ---- the service routine (DPC) --------------------------------------------------------------
+
+    async def service(self):
+        """From the miniport's service group: the miniport stream's Service."""
+        if not self._closed and self.stream is not None:
+            await self.stream.service()
+
+    # ---- IPortWavePciStream ---------------------------------------------------------------------
+
+    def _get_mapping(self, tag):
+        while self._map_index < len(self._packets):
+            packet = self._packets[self._map_index]
+            mapped = getattr(packet, "mapped", 0)
+            limit = getattr(packet, "limit", packet.size)
+            if mapped >= limit:
+                self._map_index += 1
+                continue
+            address = packet.physical_address(mapped)
+            length = min(limit - mapped, packet.page_run(mapped))
+            last = mapped + length == limit
+            mapping = Mapping(tag, packet, mapped, address, length, 1 if last else 0)
+            if tag in self._mappings:
+                return NTSTATUS.INVALID_PARAMETER, 0, 0, 0
+            self._mappings[tag] = mapping
+            packet.mapped = mapped + length
+            packet.outstanding = getattr(packet, "outstanding", 0) + 1
+            self.mapped_bytes += length
+            if last:
+                self._map_index += 1
+            return NTSTATUS.SUCCESS, address, length, mapping.flags
+        self._refused = True
+        return NTSTATUS.NOT_FOUND, 0, 0, 0
+
+    def _release_mapping(self, tag):
+        mapping = self._mappings.pop(tag, None)
+        if mapping is None:
+            return NTSTATUS.INVALID_PARAMETER
+        mapping.released = True
+        packet = mapping.packet
+        packet.outstanding -= 1
+        packet.done = max(packet.done, mapping.offset + mapping.length)
+        self._complete_ready()
+        return NTSTATUS.SUCCESS
+
+    def _terminate_packet(self):
+        if self._map_index >= len(self._packets):
+            return NTSTATUS.NOT_FOUND
+        packet = self._packets[self._map_index]
+        packet.limit = getattr(packet, "mapped", 0)
+        self._map_index += 1
+        self._complete_ready()
+        return NTSTATUS.SUCCESS
+
+    def _complete_ready(self):
+        """Complete, in order, the packets mapped to their end with nothing outstanding."""
+        while self._packets:
+            packet = self._packets[0]
+            limit = getattr(packet, "limit", packet.size)
+            if getattr(packet, "mapped", 0) < limit or getattr(packet, "outstanding", 0):
+                break
+            self._packets.pop(0)
+            self._map_index = max(0, self._map_index - 1)
+            packet.complete(NTSTATUS.SUCCESS)
+            if not self.capture:
+                packet.release()
+            self._changed.set()
+
+    async def _revoke(self, mappings):
+        """RevokeMappings over the tag range of ``mappings`` (in hand-out order)."""
+        order = list(self._mappings)
+        tags = sorted((m.tag for m in mappings), key=order.index)
+        status, count = await self.stream.revoke_mappings(tags[0], tags[-1])
+        first, last = order.index(tags[0]), order.index(tags[-1])
+        revoked = order[first:last + 1]
+        for tag in revoked:
+            mapping = self._mappings.pop(tag, None)
+            if mapping is not None:
+                mapping.packet.outstanding -= 1
+                # the bytes of a revoked mapping are mapped again if the packet lives on
+                mapping.packet.mapped = min(mapping.packet.mapped, mapping.offset)
+        self.mappings_revoked += count if nt_success(status) else 0
+        for index, packet in enumerate(self._packets):
+            if getattr(packet, "mapped", 0) < getattr(packet, "limit", packet.size):
+                self._map_index = index
+                break
+        else:
+            self._map_index = len(self._packets)
+        return status, count
