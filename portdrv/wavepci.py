@@ -11,7 +11,8 @@ completes when it has been mapped to its end (or terminated) and all its mapping
 - TerminatePacket ends the packet being mapped where the mapping has got to.
 - On STOP, and when the client cancels a packet with mappings out, the port calls
   RevokeMappings(first, last) (tags inclusive) and expects the number of mappings revoked that
-  had not been released.
+  had not been released; after a cancel it calls MappingAvailable if packets remain, since
+  the revoke may have left the miniport nothing queued (and so no interrupt to come).
 - Position: a 64-bit byte count since the stream started, from the miniport;
   NormalizePhysicalPosition turns bytes into 100-ns units.
 
@@ -205,6 +206,15 @@ class WavePciPin(Pin):
             self._eos_queued = False
         packet.complete(NTSTATUS.CANCELLED)
         self._changed.set()
+        self._complete_ready()          # packets behind it may have been waiting on it
+        if out:
+            # the revoke may have emptied the miniport's queue (no interrupt to come): tell it
+            # about what is left now, or about the next packet when it arrives
+            if self._map_index < len(self._packets) and self.state != KSSTATE.STOP:
+                self._refused = False
+                await self.stream.mapping_available()
+            else:
+                self._refused = True
         return NTSTATUS.SUCCESS
 
     @property
