@@ -37,6 +37,11 @@ class Packet:
             self.buffer.write(0, data)
         self.end_of_stream = end_of_stream
         self.done = 0                      # bytes consumed (render) or filled (capture)
+        # scatter/gather (WavePci): bytes handed out in mappings, where mapping ends (the size,
+        # or less after TerminatePacket), and mappings handed out but not released
+        self.mapped = 0
+        self.limit = self.size
+        self.outstanding = 0
         self.status = NTSTATUS.PENDING
         self.event = scheduler.new_event()
 

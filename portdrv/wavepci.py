@@ -283,8 +283,7 @@ class WavePciPin(Pin):
     def _get_mapping(self, tag):
         while self._map_index < len(self._packets):
             packet = self._packets[self._map_index]
-            mapped = getattr(packet, "mapped", 0)
-            limit = getattr(packet, "limit", packet.size)
+            mapped, limit = packet.mapped, packet.limit
             if mapped >= limit:
                 self._map_index += 1
                 continue
@@ -296,7 +295,7 @@ class WavePciPin(Pin):
                 return NTSTATUS.INVALID_PARAMETER, 0, 0, 0
             self._mappings[tag] = mapping
             packet.mapped = mapped + length
-            packet.outstanding = getattr(packet, "outstanding", 0) + 1
+            packet.outstanding = packet.outstanding + 1
             self.mapped_bytes += length
             if last:
                 self._map_index += 1
@@ -319,7 +318,7 @@ class WavePciPin(Pin):
         if self._map_index >= len(self._packets):
             return NTSTATUS.NOT_FOUND
         packet = self._packets[self._map_index]
-        packet.limit = getattr(packet, "mapped", 0)
+        packet.limit = packet.mapped
         self._map_index += 1
         self._complete_ready()
         return NTSTATUS.SUCCESS
@@ -328,8 +327,8 @@ class WavePciPin(Pin):
         """Complete, in order, the packets mapped to their end with nothing outstanding."""
         while self._packets:
             packet = self._packets[0]
-            limit = getattr(packet, "limit", packet.size)
-            if getattr(packet, "mapped", 0) < limit or getattr(packet, "outstanding", 0):
+            limit = packet.limit
+            if packet.mapped < limit or packet.outstanding:
                 break
             self._packets.pop(0)
             self._map_index = max(0, self._map_index - 1)
@@ -353,7 +352,7 @@ class WavePciPin(Pin):
                 mapping.packet.mapped = min(mapping.packet.mapped, mapping.offset)
         self.mappings_revoked += count if nt_success(status) else 0
         for index, packet in enumerate(self._packets):
-            if getattr(packet, "mapped", 0) < getattr(packet, "limit", packet.size):
+            if packet.mapped < packet.limit:
                 self._map_index = index
                 break
         else:

@@ -123,7 +123,7 @@ async def cancel_packet_in_flight(dut):
                         for x, off in ((a, 0), (b, 4000), (c, 0)))
     await stream.set_state(KSSTATE.RUN)
     # wait until b is being played (some of its mappings released, some not)
-    while not (0 < getattr(pb, "done", 0) and pb.outstanding > 0):
+    while not (0 < pb.done and pb.outstanding > 0):
         await tb.frames(20)
     out_before = pb.outstanding
     revoked_before = pin.mappings_revoked
