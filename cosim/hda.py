@@ -15,7 +15,7 @@ from .hal import SimPhysicalMemory, SimScheduler
 
 __all__ = ["HdaController", "StreamBuffer", "fmt_value", "verb", "BDL_ENTRY_BYTES"]
 
-#: 100-ns units per ns argument
+#: nanoseconds per 100-ns unit
 _NS = 100
 
 

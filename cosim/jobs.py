@@ -3,7 +3,7 @@ file named by ``PCSIM_JOB`` and writes its result JSON next to it.
 
 - ``render_job``: register-level streaming through SD1 (benchmark); host side :func:`run_job`.
 - ``play_job`` / ``record_job``: through the whole driver stack (``pcsim play/record``);
-  host side :func:`run_stack_job`."""
+  host side :func:`run_sim_job`."""
 
 import json
 import os
@@ -13,7 +13,7 @@ import cocotb
 
 from .wavio import pack_frames, unpack_frames
 
-__all__ = ["run_job", "run_stack_job", "write_job"]
+__all__ = ["run_job", "run_sim_job", "write_job"]
 
 
 def _job():
@@ -61,7 +61,7 @@ def run_job(sim, pcm_path, channels, bits, workdir, clk_hz=12_288_000, pgo=False
     a profile-guided Verilator build (see :func:`cosim.build.build`): slower to build, faster
     to run, for long jobs."""
     job = json.loads(write_job(workdir, pcm_path, channels, bits, clk_hz).read_text())
-    report = run_stack_job("render_job", job, sim, workdir, clk_hz=clk_hz, pgo=pgo)
+    report = run_sim_job("render_job", job, sim, workdir, clk_hz=clk_hz, pgo=pgo)
     report["dac_out"] = job["dac_out"]
     return report
 
@@ -114,7 +114,7 @@ async def record_job(dut):
     Path(job["result"]).write_text(json.dumps(report, indent=2))
 
 
-def run_stack_job(testcase, job, sim, workdir, *, clk_hz=12_288_000, waves=None,
+def run_sim_job(testcase, job, sim, workdir, *, clk_hz=12_288_000, waves=None,
                   on_progress=None, pgo=False):
     """Run the cocotb job ``testcase`` (``render_job``, ``play_job``, ``record_job``) with parameters
     ``job`` on ``sim`` and return its result dict. ``waves`` is a .fst/.vcd path or None;

@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from .render_job import expected_dac_frames
 from .wavio import WavError, pack_frames, read_wav, unpack_frames, write_wav
 
 __all__ = ["play", "record", "ProgressBar", "MINIPORTS"]
@@ -88,10 +89,10 @@ def _finish(report, report_path, quiet):
 
 def _simulate(testcase, job, sim, tmp, waves, label, pgo=False):
     """Run one stack job with a progress bar; returns its report."""
-    from .jobs import run_stack_job
+    from .jobs import run_sim_job
     bar = ProgressBar(label)
     try:
-        return run_stack_job(testcase, job, sim, Path(tmp) / "job", waves=waves,
+        return run_sim_job(testcase, job, sim, Path(tmp) / "job", waves=waves,
                              on_progress=bar, pgo=pgo)
     finally:
         bar.close()
@@ -154,7 +155,6 @@ def record(out_wav, seconds, *, in_wav=None, tone_hz=None, sim="verilator",
     if in_wav is not None:
         pcm = read_wav(in_wav)
         channels, bits, rate = pcm.channels, pcm.bits, pcm.rate
-        from .render_job import expected_dac_frames
         source = expected_dac_frames(pcm.data, channels, bits)
     elif not 0 < tone_hz < rate / 2:
         raise ValueError(f"tone of {tone_hz} Hz is outside 0 < f < {rate / 2:g} Hz")
@@ -171,8 +171,7 @@ def record(out_wav, seconds, *, in_wav=None, tone_hz=None, sim="verilator",
             job["source"] = str(src)
         report = _simulate("record_job", job, sim, tmp, waves, f"record {Path(out_wav).name}")
         captured = Path(job["output"]).read_bytes()
-    from .stack_audio import pcm_to_frames
-    write_wav(out_wav, pcm_to_frames(captured, channels, bits), channels, bits, rate)
+    write_wav(out_wav, expected_dac_frames(captured, channels, bits), channels, bits, rate)
     return _complete(report, dict(output=str(out_wav), simulator=sim, miniport=miniport,
                                   source=str(in_wav) if in_wav else f"tone {tone_hz} Hz"),
                      frames / rate, report_path, quiet)

@@ -23,7 +23,7 @@ from .render_job import expected_dac_frames
 from .soc_env import FRAME_NS
 
 __all__ = ["play_through_stack", "record_through_stack", "wave_format", "tone_frames",
-           "pcm_to_frames", "frames_to_pcm"]
+           "frames_to_pcm"]
 
 #: how often the position is compared with the speaker and progress reported (ns)
 SAMPLE_NS = 2_000_000
@@ -32,11 +32,6 @@ SAMPLE_NS = 2_000_000
 def wave_format(channels, bits, rate):
     """The client format for PCM as the controller reads it (24-bit in 32-bit containers)."""
     return WaveFormat.pcm(channels, rate, bits, 32 if bits == 24 else 16)
-
-
-def pcm_to_frames(pcm, channels, bits):
-    """Signed 24-bit (left, right) pairs for interleaved PCM (mono on both sides)."""
-    return expected_dac_frames(pcm, channels, bits)
 
 
 def frames_to_pcm(frames, channels, bits):

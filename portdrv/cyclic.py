@@ -28,8 +28,8 @@ class CyclicBufferPin(Pin):
     what the engine has collected. Positions are linear byte counts since the stream started.
 
     A subclass sets :attr:`buffer` (a :class:`~portdrv.memory.CyclicBuffer`),
-    :attr:`buffer_size`, :attr:`wake_period` (0: wake only on :attr:`_wake`) and
-    :attr:`silence_byte`, and implements ``async _hw_offsets() -> (status, play, fetch)``
+    :attr:`buffer_size` and :attr:`wake_period` (0: wake only on :attr:`_wake`), may override
+    :meth:`_silence`, and implements ``async _hw_offsets() -> (status, play, fetch)``
     (cyclic offsets of the hardware's play position and of how far its DMA has fetched or
     stored; ``fetch`` None means the hardware does not say, and :meth:`_fetch_lead` estimates
     it from the play position) and ``async _release()`` (free what the pin holds at close).
@@ -41,7 +41,6 @@ class CyclicBufferPin(Pin):
         self.buffer = None
         self.buffer_size = 0
         self.wake_period = 0
-        self.silence_byte = 0
         self._engine_stop = True
         self._engine_idle = None
         # client data
@@ -226,7 +225,7 @@ class CyclicBufferPin(Pin):
 
     def _silence(self, n):
         """``n`` bytes of silence for this format."""
-        return bytes([self.silence_byte]) * n
+        return bytes(n)
 
     def _transfer_render(self):
         """Write client audio ahead of the hardware's fetch position, silence after it."""

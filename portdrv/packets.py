@@ -3,9 +3,9 @@
 A :class:`Packet` holds ``size`` bytes in virtual memory backed by physical pages that need not
 be contiguous (the locked-down client buffer). Render packets arrive full and are consumed;
 capture packets arrive empty and are filled. A packet completes (its event is set) when all of
-it has been consumed or filled, when it is cancelled, or when the stream stops. The
-:class:`PacketQueue` is shared by the WaveCyclic port (which copies through it) and the WavePci
-port (which maps it).
+it has been consumed or filled, when it is cancelled, or when the stream stops. Both the
+cyclic-buffer pins (render data copied out of packets through a :class:`PacketQueue`) and the
+WavePci pin (which hands out mappings of the packets' pages) use :class:`Packet`.
 """
 
 from __future__ import annotations
@@ -141,23 +141,6 @@ class PacketQueue:
                 n -= k
             self._retire_empty()
         return bytes(out)
-
-    def fill(self, data):
-        """Store capture data into the waiting packets; returns the bytes stored (the rest
-        had no packet to go to)."""
-        stored = 0
-        data = memoryview(bytes(data))
-        for packet in self.packets:
-            if stored == len(data):
-                break
-            k = min(packet.remaining, len(data) - stored)
-            if k:
-                packet.buffer.write(packet.done, data[stored:stored + k])
-                packet.done += k
-                stored += k
-        while self.packets and self.packets[0].remaining == 0:
-            self.packets.pop(0).complete()
-        return stored
 
     def cancel(self, packet):
         """Cancel one pending packet (IoCancelIrp); NOT_FOUND if it is not queued."""
