@@ -86,6 +86,20 @@ def cmd_record(args):
     return 0 if report["bit_exact"] else 1
 
 
+def cmd_mixer(args):
+    import json
+    from .build import SimulationFailed
+    from .jobs import run_sim_job
+    from .mixer import format_mixer
+    with tempfile.TemporaryDirectory(prefix="pcsim-mixer-") as work:
+        try:
+            snap = run_sim_job("mixer_job", {}, args.sim, work)
+        except SimulationFailed as exc:
+            raise CliError(f"simulation failed: {exc}") from None
+    snap.pop("build_s", None)
+    sys.stdout.write(json.dumps(snap, indent=2) + "\n" if args.json else format_mixer(snap))
+
+
 def cmd_demo(args):
     from cosim import demo
     return demo.main(sim=args.sim)
@@ -153,6 +167,11 @@ def build_parser():
     src.add_argument("--tone", type=float, metavar="HZ", help="feed the microphone a sine")
     _stack_options(rc)
     rc.set_defaults(func=cmd_record)
+
+    mx = sub.add_parser("mixer", help="print the topology (nodes, connections, values)")
+    mx.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
+    mx.add_argument("--json", action="store_true", help="print it as JSON")
+    mx.set_defaults(func=cmd_mixer)
 
     d = sub.add_parser("demo", help="stream the bundled example through SD1 and check it")
     d.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")

@@ -7,12 +7,16 @@ and never import cocotb or cosim themselves.
 
 import cocotb
 from cocotb.simtime import get_sim_time
-from cocotb.triggers import Event, NullTrigger, Timer
+from cocotb.triggers import ClockCycles, Event, NullTrigger, Timer
 
-from portdrv.hal import HalEvent, InterruptSource, PhysicalMemory, Scheduler
+from portdrv.hal import DevicePower, HalEvent, InterruptSource, PhysicalMemory, Scheduler
 from portdrv.status import NTSTATUS
 
-__all__ = ["SimScheduler", "SimEvent", "SimInterruptSource", "SimPhysicalMemory"]
+__all__ = ["SimScheduler", "SimEvent", "SimInterruptSource", "SimPhysicalMemory",
+           "SimDevicePower"]
+
+#: DEVICE_POWER_STATE values (portdrv.power.DevicePowerState)
+_D0, _D3 = 1, 4
 
 
 class SimEvent(HalEvent):
@@ -105,3 +109,24 @@ class SimPhysicalMemory(PhysicalMemory):
 
     def write(self, address, data):
         self.memory.write(address, data)
+
+
+class SimDevicePower(DevicePower):
+    """The device's power rail: D3 holds the whole design in reset (``rst``), so every
+    register, the codec and WALLCLK lose their state, as a device whose power is removed;
+    D0 releases it. D1 and D2 keep the context (clock gating is not modelled)."""
+
+    def __init__(self, dut):
+        self.dut = dut
+        self.state = _D0
+        self.power_cycles = 0
+
+    async def set_device_state(self, state):
+        if state == _D3 and self.state != _D3:
+            self.dut.rst.value = 1
+            self.power_cycles += 1
+            await ClockCycles(self.dut.clk, 4)
+        elif state == _D0 and self.state == _D3:
+            self.dut.rst.value = 0
+            await ClockCycles(self.dut.clk, 4)
+        self.state = state

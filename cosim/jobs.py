@@ -114,6 +114,18 @@ async def record_job(dut):
     Path(job["result"]).write_text(json.dumps(report, indent=2))
 
 
+@cocotb.test()
+async def mixer_job(dut):
+    """Start the driver stack and take a snapshot of the topology filter (``pcsim mixer``)."""
+    from portdrv.client import MixerClient
+    from .system import AudioSystem
+    job = _job()
+    system = AudioSystem(dut)
+    await system.start()
+    snapshot = await MixerClient(system.topology).snapshot()
+    Path(job["result"]).write_text(json.dumps(snapshot, indent=2))
+
+
 def run_sim_job(testcase, job, sim, workdir, *, clk_hz=12_288_000, waves=None,
                   on_progress=None, pgo=False):
     """Run the cocotb job ``testcase`` (``render_job``, ``play_job``, ``record_job``) with parameters

@@ -11,13 +11,13 @@ from fractions import Fraction
 
 import cocotb
 
-from miniports.adapter import Adapter
+from miniports.adapter import TOPOLOGY_FILTER, Adapter
 from portdrv.client import AudioClient
 from portdrv.filter import SubdeviceRegistry
 from portdrv.hal import ResourceList
 from portdrv.status import check_status
 
-from .hal import SimInterruptSource, SimPhysicalMemory, SimScheduler
+from .hal import SimDevicePower, SimInterruptSource, SimPhysicalMemory, SimScheduler
 from .soc_env import SocEnv
 
 __all__ = ["AudioSystem"]
@@ -38,7 +38,7 @@ class AudioSystem(SocEnv):
         self.resources = ResourceList(
             registers=self.regs.bus, interrupt=SimInterruptSource(self.irq),
             memory=SimPhysicalMemory(self.mem, self.alloc), scheduler=self.scheduler,
-            parameters={"clock_hz": simulated_clock_hz()})
+            parameters={"clock_hz": simulated_clock_hz()}, power=SimDevicePower(dut))
         self.registry = SubdeviceRegistry()
         self.adapter = Adapter(self.resources, self.registry, wave_miniport)
         self.client = AudioClient(self.registry)
@@ -47,3 +47,12 @@ class AudioSystem(SocEnv):
         """Power-on reset, then the adapter's StartDevice (raises StatusError on failure)."""
         await self.wait_power_on()
         check_status(await self.adapter.start_device(), "starting the device")
+
+    async def set_power_state(self, state):
+        """Move the device to D-state ``state`` (raises StatusError on failure)."""
+        check_status(await self.adapter.set_power_state(state), f"going to {state!r}")
+
+    @property
+    def topology(self):
+        """The topology filter (the mixer)."""
+        return self.registry.filter(TOPOLOGY_FILTER)

@@ -1,28 +1,39 @@
-"""The adapter driver: StartDevice for our controller.
+"""The adapter driver: StartDevice and power management for our controller.
 
 :class:`Adapter` resets the controller, finds codec 0 through STATESTS and parameter verbs,
 connects the shared interrupt (one :class:`portdrv.interrupt_sync.InterruptSync` whose ISR is
-the controller's), and creates and registers the wave filter (a WaveRT, WaveCyclic or WavePci port
-bound to this device's miniport of that type) in the subdevice registry.
+the controller's), creates and registers the wave filter (a WaveRT, WaveCyclic or WavePci port
+bound to this device's miniport of that type) and the topology filter in the subdevice
+registry, and wires the wave filter's bridge pins to the topology filter's.
+
+It is also IAdapterPowerManagement: in D3 the device loses power (the HAL's DevicePower); on
+the way back to D0 the adapter resets the controller and restores its interrupt enables and
+position buffer before the miniports restore their own state (:class:`portdrv.power.PowerManager`
+calls them in the PortCls order).
 """
 
 from __future__ import annotations
 
 from portdrv.interrupt_sync import InterruptSync, InterruptSyncMode
+from portdrv.power import DevicePowerState, PowerManager
 from portdrv.status import NTSTATUS, nt_success
+from portdrv.topology import PortTopology
 from portdrv.wavecyclic import PortWaveCyclic
 from portdrv.wavepci import PortWavePci
 from portdrv.wavert import PortWaveRT
 
 from .hda import HdaController
+from .topology import PIN_WAVE_CAPTURE, PIN_WAVE_RENDER, MiniportTopology
 from .wavecyclic import MiniportWaveCyclic
 from .wavepci import MiniportWavePci
 from .wavert import MiniportWaveRT
+from .wavestream import PIN_CAPTURE_BRIDGE, PIN_RENDER_BRIDGE
 
-__all__ = ["Adapter", "WAVE_FILTER", "WAVE_MINIPORTS"]
+__all__ = ["Adapter", "WAVE_FILTER", "TOPOLOGY_FILTER", "WAVE_MINIPORTS"]
 
-#: the name the wave filter is registered under
+#: the names the wave and topology filters are registered under
 WAVE_FILTER = "wave"
+TOPOLOGY_FILTER = "topology"
 #: the wave port/miniport pairs the adapter can install, by name
 WAVE_MINIPORTS = {
     "wavert": (PortWaveRT, MiniportWaveRT),
@@ -47,6 +58,10 @@ class Adapter:
         self.interrupt_sync = None
         self.wave_port = None
         self.wave_miniport = None
+        self.topology_port = None
+        self.topology_miniport = None
+        self.power = PowerManager(self, registry)
+        self.resume_status = NTSTATUS.SUCCESS
         self.started = False
 
     async def start_device(self):
@@ -63,14 +78,49 @@ class Adapter:
             return status
         self.interrupt_sync = sync
         port_class, miniport_class = WAVE_MINIPORTS[self.wave_kind]
-        port, miniport = port_class(), miniport_class(self.controller)
-        status = await port.init(miniport, self.resources)
+        self.wave_port, self.wave_miniport = port_class(), miniport_class(self.controller)
+        self.topology_port = PortTopology()
+        self.topology_miniport = MiniportTopology(self.controller)
+        status = await self._install(WAVE_FILTER, self.wave_port, self.wave_miniport)
         if nt_success(status):
-            status = self.registry.register_subdevice(WAVE_FILTER, port)
+            status = await self._install(TOPOLOGY_FILTER, self.topology_port,
+                                         self.topology_miniport)
+        if nt_success(status):
+            status = self.registry.register_physical_connection(
+                WAVE_FILTER, PIN_RENDER_BRIDGE, TOPOLOGY_FILTER, PIN_WAVE_RENDER)
+        if nt_success(status):
+            status = self.registry.register_physical_connection(
+                TOPOLOGY_FILTER, PIN_WAVE_CAPTURE, WAVE_FILTER, PIN_CAPTURE_BRIDGE)
         if not nt_success(status):
             sync.disconnect()
             self.interrupt_sync = None
             return status
-        self.wave_port, self.wave_miniport = port, miniport
         self.started = True
         return NTSTATUS.SUCCESS
+
+    async def _install(self, name, port, miniport):
+        status = await port.init(miniport, self.resources)
+        if nt_success(status):
+            status = self.registry.register_subdevice(name, port)
+        return status
+
+    # ---- IAdapterPowerManagement ---------------------------------------------------------------
+
+    async def set_power_state(self, state):
+        """Move the device and its filters to ``state`` (a DevicePowerState); NTSTATUS."""
+        return await self.power.set_power_state(state)
+
+    async def query_power_change_state(self, state):
+        """Any D-state is fine once started (the drivers keep what D3 loses)."""
+        return NTSTATUS.SUCCESS if self.started else NTSTATUS.INVALID_DEVICE_STATE
+
+    async def power_change_state(self, state):
+        """Change the device's power; back in D0 from D3 the controller is brought up again
+        (a controller that does not come back leaves the streams stopped, reported by
+        DEVICE_NOT_READY from the stream operations that follow)."""
+        previous = self.power.state
+        power = self.resources.power
+        if power is not None:
+            await power.set_device_state(int(state))
+        if state == DevicePowerState.D0 and previous == DevicePowerState.D3:
+            self.resume_status = await self.controller.resume()

@@ -253,6 +253,10 @@ class HdaController:
         self._owners = {}          # stream number -> interrupt handler
         self._tags_in_use = set()
         self.interrupt_counts = {n: 0 for n in self.streams}
+        self.unsolicited_count = 0
+        self._unsolicited_handler = None
+        #: what the driver last wrote to INTCTL (the context restored after D3)
+        self._intctl = {}
 
     # ---- bring-up ---------------------------------------------------------------------------
 
@@ -282,9 +286,10 @@ class HdaController:
         return resp
 
     async def enable_position_buffer(self):
-        self.position_buffer = self.memory.allocate_contiguous(128, align=128)
         if self.position_buffer is None:
-            raise MemoryError("no memory for the DMA position buffer")
+            self.position_buffer = self.memory.allocate_contiguous(128, align=128)
+            if self.position_buffer is None:
+                raise MemoryError("no memory for the DMA position buffer")
         self.memory.write(self.position_buffer, bytes(128))
         await self.regs.write("DPLBASE", self.position_buffer | 1)
 
@@ -303,8 +308,22 @@ class HdaController:
             return NTSTATUS.DEVICE_CONFIGURATION_ERROR
         await self.codec.discover()
         await self.enable_position_buffer()
-        await self.regs.write("INTCTL", REGMAP["INTCTL"].encode(GIE=1))
+        self._intctl["GIE"] = 1
+        await self._write_intctl()
         return NTSTATUS.SUCCESS
+
+    async def resume(self):
+        """Bring the controller back after it lost its registers (D3): reset, position
+        buffer, and the interrupt enables the drivers had set. Returns an NTSTATUS."""
+        status = await self.reset()
+        if status != NTSTATUS.SUCCESS:
+            return status
+        await self.enable_position_buffer()
+        await self._write_intctl()
+        return NTSTATUS.SUCCESS
+
+    async def _write_intctl(self):
+        await self.regs.write("INTCTL", REGMAP["INTCTL"].encode(**self._intctl))
 
     # ---- stream ownership and interrupts ---------------------------------------------------
 
@@ -325,7 +344,17 @@ class HdaController:
         self._tags_in_use.discard(tag)
 
     async def set_stream_interrupt(self, n, enable):
-        await self.regs.write_fields("INTCTL", **{f"SIE{n}": int(enable)})
+        self._intctl[f"SIE{n}"] = int(enable)
+        await self._write_intctl()
+
+    def set_unsolicited_handler(self, handler):
+        """``handler(response)`` runs from the ISR for each codec unsolicited response."""
+        self._unsolicited_handler = handler
+
+    async def enable_unsolicited(self, enable):
+        """CIE: interrupt on codec unsolicited responses (queued in UNSOL)."""
+        self._intctl["CIE"] = int(enable)
+        await self._write_intctl()
 
     async def isr(self, interrupt_sync=None, context=None):
         """Acknowledge every pending stream cause and pass it to the stream's handler.
@@ -335,12 +364,16 @@ class HdaController:
         """
         claimed = False
         sts_regs = {n: REGMAP[stream_reg("STS", n)] for n in self.streams}
+        intsts_reg = REGMAP["INTSTS"]
         while True:
             intsts = await self.regs.read("INTSTS")
             pending = [n for n in self.streams if intsts >> n & 1]
-            if not pending:
+            cis = intsts_reg["CIS"].get(intsts) and self._intctl.get("CIE")
+            if not pending and not cis:
                 return NTSTATUS.SUCCESS if claimed else NTSTATUS.UNSUCCESSFUL
             claimed = True
+            if cis:
+                await self._drain_unsolicited()
             for n in pending:
                 reg = sts_regs[n]
                 sts = reg.decode(await self.regs.read(reg.name))
@@ -352,3 +385,13 @@ class HdaController:
                 if handler is not None:
                     handler(StreamInterrupt(n, bool(sts["BCIS"]), bool(sts["FIFOE"]),
                                             bool(sts["DESE"]), bool(sts["LVBCI"])))
+
+    async def _drain_unsolicited(self):
+        """Pop UNSOL until it reads 0 (CIS clears with the last one)."""
+        while True:
+            response = await self.regs.read("UNSOL")
+            if response == 0:
+                return
+            self.unsolicited_count += 1
+            if self._unsolicited_handler is not None:
+                self._unsolicited_handler(response)

@@ -84,6 +84,7 @@ class MiniportWavePciStream(HdaWaveStream):
         self._played_any = False
         self._timer_armed = False
         self._programmed = False  # the engine has the ring (ACQUIRE and beyond)
+        self._saved_progress = 0  # epoch bytes done when power was lost
         #: times the engine ran dry while running and data came later (client starvation)
         self.starvations = 0
 
@@ -223,10 +224,12 @@ class MiniportWavePciStream(HdaWaveStream):
         head = self.queued[0]
         return head.end - head.length + (head.length - picb if civ == head.index else 0)
 
-    async def _new_epoch(self, keep):
+    async def _new_epoch(self, keep, progress=None):
         """Reset the engine and queue ``keep`` again from BDL index 0; the oldest entry
-        resumes where the hardware got to."""
-        progress = await self._progress()
+        resumes where the hardware got to (``progress``: epoch bytes done, read from the
+        hardware unless given)."""
+        if progress is None:
+            progress = await self._progress()
         oldest = self.queued[0] if self.queued else None
         entries, end = [], 0
         for i, e in enumerate(keep):
@@ -257,6 +260,19 @@ class MiniportWavePciStream(HdaWaveStream):
                                   queue=True, ioce=True, lvbie=True, deie=True)
         self._dry = not self.queued
         self._programmed = True
+
+    # ---- power -----------------------------------------------------------------------------
+
+    async def save_context(self):
+        """Before power is lost (engine stopped): release what is done, note how far the
+        hardware got into the rest."""
+        if self.state != KSSTATE.STOP:
+            await self._release_finished()
+            self._saved_progress = await self._progress()
+
+    async def reprogram(self):
+        """A new epoch with the entries still queued, from where the hardware got."""
+        await self._new_epoch(self.queued, progress=self._saved_progress)
 
     # ---- state -----------------------------------------------------------------------------
 

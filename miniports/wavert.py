@@ -164,7 +164,7 @@ class MiniportWaveRTStream(HdaWaveStream):
         if self.state == KSSTATE.STOP or self.mdl is None:
             return NTSTATUS.SUCCESS, AudioPosition(0, 0)
         play = await self.link_position()
-        return NTSTATUS.SUCCESS, AudioPosition(play, self.engine.dma_position())
+        return NTSTATUS.SUCCESS, AudioPosition(play, self.dma_position())
 
     async def close(self):
         await super().close()

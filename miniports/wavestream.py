@@ -13,12 +13,14 @@ from __future__ import annotations
 from portdrv.filter import Communication, DataFlow, FilterDescriptor, PinDescriptor
 from portdrv.formats import AudioDataRange
 from portdrv.ksstate import KSSTATE
+from portdrv.power import DevicePowerState
 from portdrv.service_group import ServiceGroup
 from portdrv.status import NTSTATUS
 
 from .hda import NID_ADC, NID_DAC_A, NID_DAC_B, Bdl, wave_format_to_fmt
 
-__all__ = ["HdaWaveMiniport", "HdaWaveStream", "wave_filter_descriptor", "split_at", "PIN_RENDER", "PIN_CAPTURE",
+__all__ = ["HdaWaveMiniport", "HdaWaveStream", "wave_filter_descriptor", "split_at",
+           "rotate_entries", "PIN_RENDER", "PIN_CAPTURE",
            "PIN_RENDER_BRIDGE", "PIN_CAPTURE_BRIDGE", "DATA_RANGES", "RATES"]
 
 PIN_RENDER, PIN_CAPTURE, PIN_RENDER_BRIDGE, PIN_CAPTURE_BRIDGE = range(4)
@@ -51,6 +53,7 @@ class HdaWaveMiniport:
         self.port = None
         self.service_group = None
         self.streams = []
+        self.power_state = DevicePowerState.D0
 
     async def init(self, port, resources):
         self.port = port
@@ -63,6 +66,37 @@ class HdaWaveMiniport:
     def data_range_intersection(self, pin_id, client, driver_range, output_size):
         """The port's default intersection is right for this hardware."""
         return NTSTATUS.NOT_IMPLEMENTED
+
+    async def power_change_notify(self, state):
+        """IPowerNotify: before D3 (the streams are paused) remember where each stream is;
+        back in D0 program the engines again so they resume from there."""
+        previous, self.power_state = self.power_state, state
+        if state == DevicePowerState.D3:
+            for stream in self.streams:
+                await stream.save_context()
+        elif state == DevicePowerState.D0 and previous == DevicePowerState.D3:
+            for stream in self.streams:
+                await stream.restore_context()
+
+
+def rotate_entries(entries, offset):
+    """BDL entries that start at byte ``offset`` of the cyclic buffer ``entries`` describe
+    and wrap round to it (an entry containing ``offset`` is split; IOC flags stay at the same
+    buffer offsets)."""
+    if offset == 0:
+        return list(entries)
+    head, tail, pos = [], [], 0
+    for address, length, ioc in entries:
+        if pos + length <= offset:
+            tail.append((address, length, ioc))
+        elif pos >= offset:
+            head.append((address, length, ioc))
+        else:
+            cut = offset - pos
+            tail.append((address, cut, False))
+            head.append((address + cut, length - cut, ioc))
+        pos += length
+    return head + tail
 
 
 def split_at(segments, points):
@@ -94,6 +128,8 @@ class HdaWaveStream:
         self.fmt = None
         self.fmt_value = None
         self.bdl = None
+        self._entries = []          # the cyclic BDL as built (from buffer offset 0)
+        self._offset = 0            # buffer offset the engine started at (after a power loss)
         #: hardware causes seen by the ISR
         self.ioc_count = 0
         self.fifo_errors = 0
@@ -116,6 +152,7 @@ class HdaWaveStream:
             self.free_bdl()
             self.bdl = Bdl(self.controller.memory, max(len(entries), 1))
         self.bdl.set_entries(entries)
+        self._entries = list(entries)
 
     def free_bdl(self):
         if self.bdl is not None:
@@ -140,11 +177,21 @@ class HdaWaveStream:
     def on_ioc(self):
         """What a buffer-completion interrupt means to this miniport's port."""
 
+    def _in_buffer(self, engine_offset):
+        """A byte offset the engine reports, as an offset in the cyclic buffer."""
+        if not self._offset:
+            return engine_offset
+        return (self._offset + engine_offset) % sum(e[1] for e in self._entries)
+
     async def link_position(self):
         """LPIB: bytes that crossed the link, in the cyclic buffer (0 while stopped)."""
         if self.state == KSSTATE.STOP:
             return 0
-        return await self.engine.lpib()
+        return self._in_buffer(await self.engine.lpib())
+
+    def dma_position(self):
+        """The DMA position (from the position buffer), in the cyclic buffer."""
+        return self._in_buffer(self.engine.dma_position())
 
     async def xrun(self):
         """Frames the hardware lost to FIFO underrun/overrun since the stream's last reset."""
@@ -177,6 +224,7 @@ class HdaWaveStream:
                 return NTSTATUS.INVALID_DEVICE_STATE
             await engine.reset()
             self._clear_dma_position()
+            self._offset = 0
             await self.program_engine()
             await self.controller.set_stream_interrupt(engine.n, True)
             if not self.capture:
@@ -198,9 +246,41 @@ class HdaWaveStream:
         return NTSTATUS.SUCCESS
 
     async def program_engine(self):
-        """Program the reset engine for the buffer (ACQUIRE): a cyclic BDL by default."""
+        """Program the reset engine for the buffer (ACQUIRE): a cyclic BDL by default, started
+        at buffer offset :attr:`_offset` (0 but after a power loss)."""
+        entries = rotate_entries(self._entries, self._offset)
+        if entries != self.bdl.entries:
+            if len(entries) > self.bdl.capacity:
+                self.bdl.free()
+                self.bdl = Bdl(self.controller.memory, len(entries))
+            self.bdl.set_entries(entries)
         await self.engine.program(self.bdl, self.fmt_value, self.tag, ioce=self.ioc_enabled,
                                   deie=True)
+
+    # ---- power ---------------------------------------------------------------------------------
+
+    async def save_context(self):
+        """Before the device loses power (the stream is paused, the engine stopped): where
+        the stream got to."""
+        if self.state != KSSTATE.STOP:
+            self._offset = await self.link_position()
+
+    async def restore_context(self):
+        """After power returns: the engine and the codec converter as they were, the engine
+        starting where the stream stopped (RUN comes from the port)."""
+        if self.state == KSSTATE.STOP:
+            return
+        await self.reprogram()
+        codec = self.controller.codec
+        await codec.set_converter_format(self.converter, self.fmt_value)
+        if not self.capture:
+            await codec.set_converter_stream(self.converter, self.tag)
+
+    async def reprogram(self):
+        """Program the engine again from scratch (its registers are lost)."""
+        await self.engine.reset()
+        self._clear_dma_position()
+        await self.program_engine()
 
     def buffer_fits(self, fmt):
         """Whether the current buffer holds whole frames of ``fmt``."""

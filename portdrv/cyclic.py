@@ -96,7 +96,7 @@ class CyclicBufferPin(Pin):
         await self.set_state(KSSTATE.STOP)
         self._closed = True
         await self._release()
-        self.filter.pin_closed(self.pin_id)
+        self.filter.pin_closed(self)
 
     # ---- client data ---------------------------------------------------------------------------
 

@@ -10,13 +10,16 @@ filters and the physical connections between their bridge pins.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum
+from enum import Enum, IntEnum
 
 from .formats import AudioDataRange, WaveFormat, port_intersection
+from .properties import AutomationTable, EventEntry, PropertyRequest, PropertyVerb, \
+    dispatch_property
 from .status import NTSTATUS
 
 __all__ = ["DataFlow", "Communication", "PinDescriptor", "FilterDescriptor", "Filter",
-           "SubdeviceRegistry", "PhysicalConnection"]
+           "SubdeviceRegistry", "PhysicalConnection", "NodeType", "NodeDescriptor",
+           "NodeConnection", "FILTER_PIN"]
 
 
 class DataFlow(IntEnum):
@@ -35,14 +38,51 @@ class Communication(IntEnum):
     BRIDGE = 4
 
 
+class NodeType(Enum):
+    """KSNODETYPE_*: what a topology node does."""
+    DAC = "dac"
+    ADC = "adc"
+    VOLUME = "volume"
+    MUTE = "mute"
+    SUM = "sum"
+    MUX = "mux"
+    PEAKMETER = "peakmeter"
+
+
+@dataclass(frozen=True)
+class NodeDescriptor:
+    """PCNODE_DESCRIPTOR: a node's type, a name for people, and its automation table."""
+    type: NodeType
+    name: str
+    automation: AutomationTable = AutomationTable()
+
+
+#: the node number meaning "a pin of the filter itself" in a connection (KSFILTER_NODE)
+FILTER_PIN = None
+
+
+@dataclass(frozen=True)
+class NodeConnection:
+    """PCCONNECTION_DESCRIPTOR: data flows from ``from_node``'s output pin ``from_pin`` to
+    ``to_node``'s input pin ``to_pin``; a node of :data:`FILTER_PIN` means the filter's pin."""
+    from_node: int | None
+    from_pin: int
+    to_node: int | None
+    to_pin: int
+
+
 @dataclass(frozen=True)
 class PinDescriptor:
-    """One pin factory: ``max_instances`` pins of it may be open at once."""
+    """One pin factory: ``max_instances`` pins of it may be open at once. ``category`` says
+    what a bridge pin is physically (e.g. ``"headphones"``); ``automation`` holds its
+    properties and events (jack description)."""
     name: str
     data_flow: DataFlow
     communication: Communication
     data_ranges: tuple = ()
     max_instances: int = 1
+    category: str = ""
+    automation: AutomationTable = AutomationTable()
 
     @property
     def capture(self) -> bool:
@@ -63,13 +103,15 @@ class Filter:
 
     ``port`` implements ``descriptor`` (the miniport's FilterDescriptor), ``miniport`` and
     ``async new_pin(filter, pin_id, fmt, **options) -> (status, pin)``; a pin calls
-    :meth:`pin_closed` when it goes away.
+    :meth:`pin_closed` with itself when it goes away.
     """
 
     def __init__(self, name, port):
         self.name = name
         self.port = port
         self.instances = [0] * len(port.descriptor.pins)
+        #: the pins open on this filter, in the order they were opened
+        self.open_pins = []
 
     @property
     def descriptor(self) -> FilterDescriptor:
@@ -121,10 +163,52 @@ class Filter:
         if status != NTSTATUS.SUCCESS:
             self.instances[pin_id] -= 1
             return status, None
+        self.open_pins.append(pin)
         return status, pin
 
-    def pin_closed(self, pin_id):
-        self.instances[pin_id] -= 1
+    def pin_closed(self, pin):
+        """Called by a pin as it closes: its instance is free again."""
+        self.instances[pin.pin_id] -= 1
+        self.open_pins.remove(pin)
+
+    def _automation(self, node, pin):
+        """The automation table of the target, or None if it does not exist."""
+        if (node is None) == (pin is None):
+            return None
+        if node is not None:
+            nodes = self.descriptor.nodes
+            ok = isinstance(node, int) and 0 <= node < len(nodes)
+            return nodes[node].automation if ok else None
+        desc = self.pin_descriptor(pin)
+        return None if desc is None else desc.automation
+
+    async def property(self, prop, verb=PropertyVerb.GET, *, node=None, pin=None, channel=0,
+                       value=None):
+        """A property request on one node or pin (exactly one of them); ``(status, value)``.
+
+        INVALID_PARAMETER for a missing or unknown target, NOT_FOUND for a property the target
+        does not have; else the miniport's handler answers."""
+        table = self._automation(node, pin)
+        if table is None:
+            return NTSTATUS.INVALID_PARAMETER, None
+        request = PropertyRequest(prop, PropertyVerb(verb), node, pin, channel, value)
+        return await dispatch_property(table, request)
+
+    def enable_event(self, kind, *, node=None, pin=None):
+        """KSPROPERTY_TYPE_ENABLEEVENT: ``(status, EventEntry)``; the entry's HAL event is set
+        each time the miniport raises ``kind`` on the target. NOT_FOUND if the target does not
+        raise it."""
+        table = self._automation(node, pin)
+        if table is None:
+            return NTSTATUS.INVALID_PARAMETER, None
+        if not table.has_event(kind):
+            return NTSTATUS.NOT_FOUND, None
+        entry = EventEntry(kind, node, pin, self.port.resources.scheduler.new_event())
+        self.port.events.add(entry)
+        return NTSTATUS.SUCCESS, entry
+
+    def disable_event(self, entry) -> int:
+        return self.port.events.remove(entry)
 
 
 @dataclass(frozen=True)

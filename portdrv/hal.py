@@ -22,6 +22,7 @@ from .status import NTSTATUS
 __all__ = [
     "BusError",
     "Clock",
+    "DevicePower",
     "HalEvent",
     "InterruptSource",
     "PhysicalMemory",
@@ -159,6 +160,15 @@ class PhysicalMemory(ABC):
         """Write ``data`` at physical ``address``."""
 
 
+class DevicePower(ABC):
+    """The bus driver's control of the device's power (PCI power management): in D3 the
+    device is off and loses its register context; back in D0 it comes out of a reset."""
+
+    @abstractmethod
+    async def set_device_state(self, state: int) -> None:
+        """Put the device in D-state ``state`` (1 = D0 .. 4 = D3, DEVICE_POWER_STATE)."""
+
+
 @dataclass
 class ResourceList:
     """What the adapter hands a miniport at Init (its CM resource list plus kernel services):
@@ -171,6 +181,8 @@ class ResourceList:
     #: device-specific configuration a bus driver or firmware table would supply (e.g. the
     #: device's clock frequency as ``clock_hz``)
     parameters: dict = field(default_factory=dict)
+    #: the device's power control, for adapters that manage power (None: always on)
+    power: DevicePower | None = None
 
 
 # ---------------------------------------------------------------- pure-Python implementation

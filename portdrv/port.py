@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .ksstate import KSSTATE, StreamState
+from .properties import EventList
 from .status import NTSTATUS, nt_success
 
 __all__ = ["Port", "Pin"]
@@ -10,13 +11,22 @@ __all__ = ["Port", "Pin"]
 
 class Port:
     """A port bound to one miniport: :meth:`init` gives the miniport the adapter's resource
-    list and reads its filter descriptor (and, if it has one, its device description)."""
+    list and reads its filter descriptor (and, if it has one, its device description).
+
+    Every port is also IPortEvents: the miniport raises events with
+    :meth:`generate_event_list`; ``events`` holds what clients enabled."""
 
     def __init__(self):
         self.miniport = None
         self.resources = None
         self.descriptor = None
         self.device_description = None
+        self.events = EventList()
+
+    def generate_event_list(self, kind, *, node=None, pin=None) -> int:
+        """IPortEvents::GenerateEventList: signal the clients' entries of ``kind`` on ``node``
+        or ``pin`` (None: any); returns how many were signalled."""
+        return self.events.generate(kind, node=node, pin=pin)
 
     async def init(self, miniport, resources) -> int:
         if self.miniport is not None:
@@ -52,6 +62,10 @@ class Pin:
     @property
     def state(self) -> KSSTATE:
         return self._state.state
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     async def set_state(self, target) -> int:
         """Go to ``target`` one KSSTATE step at a time; returns the first failing status."""

@@ -269,7 +269,7 @@ class WavePciPin(Pin):
         self._closed = True
         self.service_group.remove_member(self)
         await self.stream.close()
-        self.filter.pin_closed(self.pin_id)
+        self.filter.pin_closed(self)
 
     # ---- the service routine (DPC) --------------------------------------------------------------
 
