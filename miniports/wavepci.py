@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from portdrv.formats import normalize_physical_position
 from portdrv.ksstate import KSSTATE
+from portdrv.power import DevicePowerState
 from portdrv.status import NTSTATUS
 from portdrv.wavepci import AllocatorFraming
 
@@ -101,6 +102,8 @@ class MiniportWavePciStream(HdaWaveStream):
 
     async def service(self):
         self._timer_armed = False
+        if self.miniport.power_state != DevicePowerState.D0:
+            return          # the device is off; power_change_notify takes over
         await self._release_finished()
         await self._fill()
         self._arm_timer()

@@ -261,9 +261,10 @@ class HdaWaveStream:
 
     async def save_context(self):
         """Before the device loses power (the stream is paused, the engine stopped): where
-        the stream got to."""
+        the stream got to. Render resumes from the link position (what sat in the FIFO is
+        fetched again), capture from what is stored (what sat in the FIFO is lost)."""
         if self.state != KSSTATE.STOP:
-            self._offset = await self.link_position()
+            self._offset = self.dma_position() if self.capture else await self.link_position()
 
     async def restore_context(self):
         """After power returns: the engine and the codec converter as they were, the engine

@@ -152,7 +152,6 @@ class CyclicBufferPin(Pin):
     def _reset_positions(self):
         self._play = 0            # linear play (link) position
         self._dma = 0             # linear DMA position (fetched / stored, or an estimate)
-        self._consumed = 0        # render: bytes the hardware has certainly read
         self._done = 0            # render: bytes written into the buffer; capture: read out
         self._last_update = None
 
@@ -185,10 +184,8 @@ class CyclicBufferPin(Pin):
         self._play = self._unwrap(self._play, play, elapsed)
         if fetch is None:
             fetch_linear = max(0, self._play + self._fetch_lead())
-            self._consumed = self._play         # all that is known to be read already
         else:
             fetch_linear = max(self._unwrap(self._dma, fetch, elapsed), self._play)
-            self._consumed = fetch_linear
         self._dma = max(self._dma, fetch_linear)
         if not self.capture and self.played_all:
             self._client_event.set()
@@ -218,6 +215,14 @@ class CyclicBufferPin(Pin):
         finally:
             self._engine_idle.set()
 
+    def resync_after_power_loss(self):
+        """The device lost its context and the miniport restarted the engine where the
+        stream stood (render: the link position, capture: the stored position): both of its
+        positions are there now."""
+        resume = self._dma if self.capture else self._play
+        self._play = self._dma = resume
+        self._last_update = None
+
     def _fetch_lead(self):
         """Bytes the DMA is taken to be ahead of (render, > 0) or behind (capture, < 0) the
         play position when the hardware reports only that."""
@@ -236,8 +241,9 @@ class CyclicBufferPin(Pin):
             if self._data_end is None or self._done < self._data_end:
                 self.glitches += 1
             self._done = -(-self._dma // align) * align
-        # what the hardware has read is free to overwrite one lap later
-        limit = self._consumed + size
+        # what has crossed the link is free to overwrite one lap later; what the DMA has
+        # only fetched is kept, so a device that loses its FIFO (D3) can fetch it again
+        limit = self._play + size
         n = (limit - self._done) // align * align
         data = self._packets.take(n)
         if data:

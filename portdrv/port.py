@@ -67,6 +67,10 @@ class Pin:
     def closed(self) -> bool:
         return self._closed
 
+    def resync_after_power_loss(self):
+        """Called while paused, after the device lost its context in D3 and the miniport
+        restored its stream: a pin that keeps positions of its own brings them in line."""
+
     async def set_state(self, target) -> int:
         """Go to ``target`` one KSSTATE step at a time; returns the first failing status."""
         if self._closed:

@@ -72,8 +72,14 @@ class PowerManager:
             await self._notify(state)
             await self.adapter.power_change_state(state)
         elif state == DevicePowerState.D0:
+            lost = self.state == DevicePowerState.D3
             await self.adapter.power_change_state(state)
             await self._notify(state)
+            if lost:
+                for flt in self.registry.filters.values():
+                    for pin in flt.open_pins:
+                        if pin.state != KSSTATE.STOP:
+                            pin.resync_after_power_loss()
             paused, self._paused = self._paused, []
             for pin in paused:
                 if not pin.closed and pin.state == KSSTATE.PAUSE:

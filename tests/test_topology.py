@@ -1,0 +1,20 @@
+"""pytest entry for the Topology and power cosim tests (tests/topology_tests.py)."""
+
+import pytest
+
+from cosim.build import build, run, soc_design
+
+SIMULATORS = ["icarus", "verilator"]
+TESTS = [
+    "graph_from_the_codec",
+    "volume_rounds_to_steps_and_raises_events",
+    "power_cycle_wavert",
+    "power_cycle_wavecyclic",
+    "power_cycle_wavepci",
+]
+
+
+@pytest.mark.parametrize("sim", SIMULATORS)
+@pytest.mark.parametrize("testcase", TESTS)
+def test_topology(sim, testcase):
+    run(build(soc_design(), sim), "topology_tests", testcase=testcase)
