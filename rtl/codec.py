@@ -11,11 +11,11 @@ than 0, which have no effect (a real link would time out; our controller need no
 Nodes (:data:`PARAMS` has every ``F00`` parameter value)::
 
     0x00 root            vendor id 0x1D17A001, revision 0x00100100, nodes 0x01..0x01
-    0x01 audio function  nodes 0x02..0x08; 16/24-bit PCM at 8, 16, 32, 48 kHz
+    0x01 audio function  nodes 0x02..0x08; 16/24-bit PCM at 8, 16, 32, 48 kHz; amp caps
     0x02 DAC A           output converter, output amp      (plays stream tag of its 0x706)
     0x03 DAC B           output converter, output amp
     0x04 ADC             input converter, input amps,   connections [0x07 mic, 0x08 line]
-    0x05 output mixer    sum of DAC A and B,            connections [0x02, 0x03]; F80 peak
+    0x05 output mixer    input amps, sum of DAC A and B, connections [0x02, 0x03]; F80 peak
     0x06 headphone pin   output amp, presence detect,   connection  [0x05]; unsolicited
     0x07 mic pin         input
     0x08 line-in pin     input
@@ -29,39 +29,56 @@ configuration default (pins); F80 (vendor, mixer 0x05) peak meter.
 
 Amplifiers: 7-bit gain, :data:`AMP_CAPS` = 0x80027F5F: mute capable, step 0.75 dB, 128 steps,
 0 dB at index 0x5F (:data:`AMP_0DB`), so the range is -71.25 dB .. +24 dB. Every amp resets to
-0x5F unmuted. Amps exist on DAC A/B and the headphone pin (output, one per channel) and on the
-ADC (input, one per channel and connection index; the one of the selected connection applies).
-Only mute acts on audio so far: any gain index passes samples unchanged (0 dB is bit-exact;
-the gain table is to come). The mixer, pin controls and connection selects are stored and read
-back; the ADC's mic/line selection picks which input amp applies (both inputs are the one
-``adc_l``/``adc_r`` port pair).
+0x5F unmuted. Amps exist on DAC A/B and the headphone pin (output, one per channel), on the
+mixer (input, one per channel and connection index: 0 = DAC A, 1 = DAC B) and on the ADC
+(input, one per channel and connection index; the one of the selected connection applies).
+Every widget with amps sets the amp-override bit and answers its own F00 0x0D (input) or 0x12
+(output) amp caps; the function group answers both as defaults. Gain is applied as
+:mod:`rtl.gain` defines it, bit for bit :func:`rtl.gain.apply_gain`: a Q4.20 coefficient from a
+128-entry ROM (``GAIN_TABLE[0x5F]`` is exactly 1.0, so 0 dB is bit-exact passthrough; every step
+within 0.01 dB of nominal), the product rounded to nearest with ties away from zero and
+saturated to signed 24 bits. A muted amp (bit 7) outputs exact zeros whatever its gain index.
+Pin controls are stored and read back; the ADC's mic/line selection picks which input amp
+applies (both inputs are the one ``adc_l``/``adc_r`` port pair).
 
 Audio path
 ----------
 On every frame received from the controller (link ``rx_valid``), each slot with a non-zero tag
 equal to DAC A's (or B's) stream tag goes to that DAC's left or right per the channel bit; if
 the DAC's format is mono (CHAN = 0) a channel-0 slot feeds both sides. If DAC A or B got any
-slot, one output frame is emitted one clock later: ``dac_l = sat24(A_l + B_l)`` (a DAC that got
-nothing contributes 0, a muted DAC channel contributes 0), then zeroed if the headphone amp is
-muted, with a one-cycle ``dac_valid`` pulse. The peak meter (F80 on 0x05) sees the mixer sum
-before the headphone mute.
+slot, one output frame is computed, per channel (a DAC that got nothing contributes 0)::
+
+    mix   = sat24(mixamp0(dacamp_A(A)) + mixamp1(dacamp_B(B)))
+    dac_l = hpamp(mix)                       (likewise dac_r with the right-channel amps)
+
+Each channel has one :class:`rtl.amp.GainUnit` that does the five gains in consecutive cycles
+(nothing is clocked between frames). The output frame appears six cycles after the
+``rx_valid`` cycle, with a one-cycle ``dac_valid`` pulse: the controller's ``frame_tick`` to
+``dac_valid`` is 265 clocks (259 on the link + 6). ``dac_l``/``dac_r`` hold until the next frame.
+Amp settings changed by a verb while a frame is in the pipeline apply from the next gain step.
 
 The ADC samples at ``48000 * (MULT+1) / (DIV+1)`` Hz from its format: at every link frame start
 ``acc += MULT+1`` and when ``acc >= DIV+1`` it subtracts ``DIV+1`` and samples (``acc`` restarts
 at 0 when the format is written). Formats faster than 48 kHz, or of the 44.1 kHz family, never
 sample. A sample is taken only while the ADC's stream tag is non-zero: ``adc_strobe`` is high in
-the cycle whose clock edge captures ``adc_l``/``adc_r``, and the next frame the codec sends
-carries slot 0 = (tag, left) and slot 1 = (tag, right). Other slots and frames carry tag 0.
+the cycle whose clock edge captures ``adc_l``/``adc_r`` into a GainUnit per channel (the
+selected input's amp), and the next frame the codec sends carries slot 0 = (tag, left) and
+slot 1 = (tag, right) with the gain applied. Other slots and frames carry tag 0.
 Latency (frame_clocks = 256): strobe in the frame-start cycle of frame N (one clock after the
 controller's ``frame_tick``), data in the controller's ``rx_slots`` with ``rx_valid`` in cycle 3
 of frame N+2.
 
-Unsolicited responses: when the headphone pin's unsolicited enable bit is set, each change of
-``jack_sense`` (after a 2-flop synchronizer) queues ``tag << 26 | presence`` (presence in bit 0)
-in a small FIFO on ``unsol``; if the FIFO is full the response is dropped.
+Unsolicited responses: when the headphone pin's unsolicited enable bit is set (708 payload
+``0x80 | tag``), each change of ``jack_sense`` (after a 2-flop synchronizer) queues one response
+in a small FIFO (``unsol_depth``) on the ``unsol`` stream; if the FIFO is full the change is
+dropped. The response is 32 bits in the HDA layout: ``[31:26]`` the tag from 708, ``[25:1]`` 0,
+``[0]`` presence after the change (1 = plugged, as F09 bit 31). In ``audio_soc`` the controller
+queues them for the driver's UNSOL register and raises INTSTS.CIS while any remain.
 
 Peak meter: F80 on 0x05 answers ``[31:16]`` left, ``[15:0]`` right, each the top 16 bits of the
-23-bit peak magnitude (full scale 0xFFFF) since the previous F80, and resets both peaks.
+23-bit peak magnitude (full scale 0xFFFF; ``|-2^23|`` saturates to 2^23-1) since the previous
+F80, and resets both peaks. It measures ``mix`` above: after the DAC and mixer input amps and
+the saturating sum, before the headphone amp (so the headphone volume and mute do not move it).
 """
 
 from amaranth.hdl import *

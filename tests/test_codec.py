@@ -8,7 +8,8 @@ import pytest
 from amaranth.hdl import Elaboratable, Module
 from amaranth.sim import Simulator
 
-from codec_graph import EXPECTED, walk_codec
+from codec_helpers import (DAC_PATH_AMPS, EXPECTED, amp_verbs, dac_path, peak_reading,
+                           walk_codec)
 from rtl.amp import GainUnit
 from rtl.codec import (Codec, AMP_0DB, AMP_CAPS, VENDOR_ID, NID_ROOT, NID_AFG, NID_DAC_A,
                        NID_DAC_B, NID_ADC, NID_MIXER, NID_HP, NID_MIC, FMT_RESET)
@@ -497,25 +498,11 @@ def test_gain_unit():
 
 # ---- amplifiers in the codec ---------------------------------------------------------------
 
-#: name -> (nid, output amp?, input index)
-AMPS = {
-    "dac_a": (NID_DAC_A, True, 0), "dac_b": (NID_DAC_B, True, 0),
-    "mix_a": (NID_MIXER, False, 0), "mix_b": (NID_MIXER, False, 1), "hp": (NID_HP, True, 0),
-    "mic": (NID_ADC, False, 0), "line": (NID_ADC, False, 1),
-}
 #: which DAC feeds the path an amp sits on (the other DAC is silent in single-amp tests)
 PATH_DAC = {"dac_a": 1, "mix_a": 1, "hp": 1, "dac_b": 2, "mix_b": 2}
 FRAME = 256           # clocks per link frame of the harness
 LEAD = 12             # verbs for a frame start this many cycles after its frame_tick
 ADC_LATENCY = 514     # adc_strobe -> the master's rx_valid carrying that sample
-
-
-def set_amp(name, left=None, right=None):
-    """Set-amplifier verbs for one channel's (or both channels') 8-bit settings."""
-    nid, output, index = AMPS[name]
-    head = (0x8000 if output else 0x4000) | (index << 8)
-    return [v4(nid, 0x3, head | side | value)
-            for side, value in ((0x2000, left), (0x1000, right)) if value is not None]
 
 
 async def run_frames(ctx, dut, items):
@@ -574,15 +561,6 @@ async def run_frames(ctx, dut, items):
     return dac, adc
 
 
-def path_output(settings, a, b):
-    """The model of the DAC path for one channel: DAC amp -> mixer input amp -> saturating
-    sum -> headphone amp. ``a``/``b`` are the DACs' samples (0 for a DAC without a slot)."""
-    ma = apply_gain(apply_gain(a, settings["dac_a"]), settings["mix_a"])
-    mb = apply_gain(apply_gain(b, settings["dac_b"]), settings["mix_b"])
-    mixed = max(MIN, min(MAX, ma + mb))
-    return apply_gain(mixed, settings["hp"]), mixed
-
-
 @pytest.mark.parametrize("dac_amp,adc_amp", [("dac_a", "mic"), ("dac_b", "line"),
                                              ("mix_a", "line"), ("mix_b", "mic"),
                                              ("hp", None)])
@@ -590,18 +568,18 @@ def test_every_gain_step(dac_amp, adc_amp):
     """Every gain step of each amplifier, left and right (left at step k while right is at
     127 - k), bit for bit against the model; the ADC sweeps one input amp at the same time
     with the other input's amp at a different setting, so the mux must pick the right one."""
-    rng = random.Random(hash((dac_amp, adc_amp)) & 0xFFFF)
+    rng = random.Random(f"{dac_amp}-{adc_amp}")
     tag = PATH_DAC[dac_amp]
     items, expect = [], []
     for k in range(128):
         values = [MAX, MIN] + [rng.choice((1, -1)) * rng.randrange(1, 1 << rng.randrange(1, 24))
                                for _ in range(2)]
         left, right = values[k % 4], values[(1 - k) % 4]
-        verbs = set_amp(dac_amp, k, 127 - k)
+        verbs = amp_verbs(dac_amp, k, 127 - k)
         pins = (rng.randrange(MIN, MAX + 1), values[k % 2])
         if adc_amp:
             other = "line" if adc_amp == "mic" else "mic"
-            verbs += set_amp(adc_amp, k, 127 - k) + set_amp(other, 127 - k, k)
+            verbs += amp_verbs(adc_amp, k, 127 - k) + amp_verbs(other, 127 - k, k)
         slots = [slot_word(tag, 0, left), slot_word(tag, 1, right)]
         items.append((verbs, slots + [0, 0] if tag == 1 else [0, 0] + slots, pins))
         expect.append(((apply_gain(left, k), apply_gain(right, 127 - k)),
@@ -629,13 +607,13 @@ def test_amps_in_series_and_mute():
     headphone amp, bit for bit; a muted amp gives exact zeros."""
     rng = random.Random(11)
     items, expect = [], []
-    names = ("dac_a", "dac_b", "mix_a", "mix_b", "hp")
+    names = DAC_PATH_AMPS
     # first, each amp muted in turn at +24 dB with full-scale input on its path only
     for name in names:
         settings = {n: {"l": AMP_0DB, "r": AMP_0DB} for n in names}
         settings[name] = {"l": 0x80 | 0x7F, "r": 0x7F}
         tag = PATH_DAC[name]
-        items.append((sum((set_amp(n, s["l"], s["r"]) for n, s in settings.items()), []),
+        items.append((sum((amp_verbs(n, s["l"], s["r"]) for n, s in settings.items()), []),
                       [slot_word(tag, 0, MAX), slot_word(tag, 1, MIN), 0, 0]
                       if tag == 1 else [0, 0, slot_word(tag, 0, MAX), slot_word(tag, 1, MIN)],
                       (0, 0)))
@@ -650,10 +628,10 @@ def test_amps_in_series_and_mute():
         for d in present:
             slots[2 * (d - 1)] = slot_word(d, 0, samples[d]["l"])
             slots[2 * (d - 1) + 1] = slot_word(d, 1, samples[d]["r"])
-        items.append((sum((set_amp(n, s["l"], s["r"]) for n, s in settings.items()), []),
+        items.append((sum((amp_verbs(n, s["l"], s["r"]) for n, s in settings.items()), []),
                       slots, (0, 0)))
         expect.append(tuple(
-            path_output({n: s[side] for n, s in settings.items()},
+            dac_path({n: s[side] for n, s in settings.items()},
                         samples[1][side] if 1 in present else 0,
                         samples[2][side] if 2 in present else 0)[0] for side in "lr"))
 
@@ -672,30 +650,29 @@ def test_peak_meter_measures_mixer_sum():
     rng = random.Random(2)
     settings = {"dac_a": 0x5F - 8, "mix_a": 0x5F + 4, "dac_b": 0x5F + 2, "mix_b": 0x5F - 20,
                 "hp": 0x5F - 40}
-    verbs = sum((set_amp(n, s, s) for n, s in settings.items()), []) + \
-        set_amp("hp", None, 0x80 | 0x5F)
+    verbs = sum((amp_verbs(n, s, s) for n, s in settings.items()), []) + \
+        amp_verbs("hp", None, 0x80 | 0x5F)
     frames = [[slot_word(1, 0, rng.randrange(MIN, MAX + 1) >> 2), slot_word(1, 1, -(k << 12)),
                slot_word(2, 0, rng.randrange(MIN, MAX + 1) >> 1), slot_word(2, 1, k << 8)]
               for k in range(12)]
     items = [(verbs if k == 0 else [], f, (0, 0)) for k, f in enumerate(frames)]
-    peaks = [0, 0]
+    sums = [[], []]
     for f in frames:
         for side in (0, 1):
             a, b = (f[side] & 0xFFFFFF, f[2 + side] & 0xFFFFFF)
             a, b = (v - (1 << 24) if v & 0x800000 else v for v in (a, b))
-            mixed = path_output({**settings, "hp": AMP_0DB}, a, b)[1]
-            peaks[side] = max(peaks[side], min(abs(mixed), MAX))
+            sums[side].append(dac_path(settings, a, b)[1])
+    peak = peak_reading(*sums)
 
     async def bench(ctx, dut):
         c = dut.codec
         await set_tags(ctx, c)
         assert await send(ctx, c, v12(NID_MIXER, 0xF80)) == 0
         await run_frames(ctx, dut, items)
-        assert await send(ctx, c, v12(NID_MIXER, 0xF80)) == \
-            ((peaks[0] >> 7) << 16) | (peaks[1] >> 7)
+        assert await send(ctx, c, v12(NID_MIXER, 0xF80)) == peak
         assert await send(ctx, c, v12(NID_MIXER, 0xF80)) == 0
 
-    assert peaks[0] >> 7 and peaks[1] >> 7
+    assert peak >> 16 and peak & 0xFFFF
     run(bench)
 
 

@@ -1,6 +1,47 @@
-"""Test helper: walk the codec's widget graph with parameter (F00), connection-list (F02) and
-configuration-default (F1C) verbs only, as a driver discovers it, and the topology DESIGN.md 3.4
-says it must find (written out by hand, not taken from rtl/codec.py)."""
+"""Test helpers shared by the codec's unit tests (test_codec.py) and cosim tests
+(codec_tests.py): the amplifiers' set verbs, the model of the DAC path, and a walk of the
+widget graph with parameter (F00), connection-list (F02) and configuration-default (F1C) verbs
+only, as a driver discovers it, with the topology DESIGN.md 3.4 says it must find (written out
+by hand, not taken from rtl/codec.py)."""
+
+from rtl.gain import SAMPLE_MAX, SAMPLE_MIN, apply_gain
+
+#: amplifier name -> (nid, output amp?, input index)
+AMPS = {
+    "dac_a": (0x02, True, 0), "dac_b": (0x03, True, 0),
+    "mix_a": (0x05, False, 0), "mix_b": (0x05, False, 1), "hp": (0x06, True, 0),
+    "mic": (0x04, False, 0), "line": (0x04, False, 1),
+}
+#: the amps of the DAC path, in signal order per DAC, then the headphone amp
+DAC_PATH_AMPS = ("dac_a", "mix_a", "dac_b", "mix_b", "hp")
+
+
+def amp_verbs(name, left=None, right=None):
+    """Set-amplifier verbs (4-bit verb 3) giving one or both channels of amp ``name`` an 8-bit
+    setting (bit 7 mute, bits 6:0 gain index)."""
+    nid, output, index = AMPS[name]
+    head = (0x8000 if output else 0x4000) | (index << 8)
+    return [(nid << 20) | (0x3 << 16) | head | side | value
+            for side, value in ((0x2000, left), (0x1000, right)) if value is not None]
+
+
+def dac_path(settings, a, b):
+    """One channel of the DAC path: DAC amp -> mixer input amp -> saturating sum -> headphone
+    amp. ``settings`` maps each of :data:`DAC_PATH_AMPS` to its setting; ``a``/``b`` are the
+    DACs' samples (0 for a DAC that got no slot). Returns (output, mixer sum): the sum is what
+    the F80 peak meter sees."""
+    ma = apply_gain(apply_gain(a, settings["dac_a"]), settings["mix_a"])
+    mb = apply_gain(apply_gain(b, settings["dac_b"]), settings["mix_b"])
+    mixed = max(SAMPLE_MIN, min(SAMPLE_MAX, ma + mb))
+    return apply_gain(mixed, settings["hp"]), mixed
+
+
+def peak_reading(left_sums, right_sums):
+    """The F80 answer for mixer sums seen since the last read: per side the top 16 bits of the
+    23-bit peak magnitude (|-2^23| saturates), left in [31:16]."""
+    top = [min(max((abs(v) for v in sums), default=0), SAMPLE_MAX) >> 7
+           for sums in (left_sums, right_sums)]
+    return top[0] << 16 | top[1]
 
 WIDGET_TYPES = {0: "dac", 1: "adc", 2: "mixer", 3: "selector", 4: "pin"}
 #: AMP_CAPS of the design: mute, 0.75 dB steps (field 2), 128 steps, 0 dB at 0x5F
