@@ -11,11 +11,11 @@ than 0, which have no effect (a real link would time out; our controller need no
 Nodes (:data:`PARAMS` has every ``F00`` parameter value)::
 
     0x00 root            vendor id 0x1D17A001, revision 0x00100100, nodes 0x01..0x01
-    0x01 audio function  nodes 0x02..0x08; 16/24-bit PCM at 8, 16, 32, 48 kHz
+    0x01 audio function  nodes 0x02..0x08; 16/24-bit PCM at 8, 16, 32, 48 kHz; amp caps
     0x02 DAC A           output converter, output amp      (plays stream tag of its 0x706)
     0x03 DAC B           output converter, output amp
     0x04 ADC             input converter, input amps,   connections [0x07 mic, 0x08 line]
-    0x05 output mixer    sum of DAC A and B,            connections [0x02, 0x03]; F80 peak
+    0x05 output mixer    input amps, sum of DAC A and B, connections [0x02, 0x03]; F80 peak
     0x06 headphone pin   output amp, presence detect,   connection  [0x05]; unsolicited
     0x07 mic pin         input
     0x08 line-in pin     input
@@ -29,39 +29,56 @@ configuration default (pins); F80 (vendor, mixer 0x05) peak meter.
 
 Amplifiers: 7-bit gain, :data:`AMP_CAPS` = 0x80027F5F: mute capable, step 0.75 dB, 128 steps,
 0 dB at index 0x5F (:data:`AMP_0DB`), so the range is -71.25 dB .. +24 dB. Every amp resets to
-0x5F unmuted. Amps exist on DAC A/B and the headphone pin (output, one per channel) and on the
-ADC (input, one per channel and connection index; the one of the selected connection applies).
-Only mute acts on audio so far: any gain index passes samples unchanged (0 dB is bit-exact;
-the gain table is to come). The mixer, pin controls and connection selects are stored and read
-back; the ADC's mic/line selection picks which input amp applies (both inputs are the one
-``adc_l``/``adc_r`` port pair).
+0x5F unmuted. Amps exist on DAC A/B and the headphone pin (output, one per channel), on the
+mixer (input, one per channel and connection index: 0 = DAC A, 1 = DAC B) and on the ADC
+(input, one per channel and connection index; the one of the selected connection applies).
+Every widget with amps sets the amp-override bit and answers its own F00 0x0D (input) or 0x12
+(output) amp caps; the function group answers both as defaults. Gain is applied as
+:mod:`rtl.gain` defines it, bit for bit :func:`rtl.gain.apply_gain`: a Q4.20 coefficient from a
+128-entry ROM (``GAIN_TABLE[0x5F]`` is exactly 1.0, so 0 dB is bit-exact passthrough; every step
+within 0.01 dB of nominal), the product rounded to nearest with ties away from zero and
+saturated to signed 24 bits. A muted amp (bit 7) outputs exact zeros whatever its gain index.
+Pin controls are stored and read back; the ADC's mic/line selection picks which input amp
+applies (both inputs are the one ``adc_l``/``adc_r`` port pair).
 
 Audio path
 ----------
 On every frame received from the controller (link ``rx_valid``), each slot with a non-zero tag
 equal to DAC A's (or B's) stream tag goes to that DAC's left or right per the channel bit; if
 the DAC's format is mono (CHAN = 0) a channel-0 slot feeds both sides. If DAC A or B got any
-slot, one output frame is emitted one clock later: ``dac_l = sat24(A_l + B_l)`` (a DAC that got
-nothing contributes 0, a muted DAC channel contributes 0), then zeroed if the headphone amp is
-muted, with a one-cycle ``dac_valid`` pulse. The peak meter (F80 on 0x05) sees the mixer sum
-before the headphone mute.
+slot, one output frame is computed, per channel (a DAC that got nothing contributes 0)::
+
+    mix   = sat24(mixamp0(dacamp_A(A)) + mixamp1(dacamp_B(B)))
+    dac_l = hpamp(mix)                       (likewise dac_r with the right-channel amps)
+
+Each channel has one :class:`rtl.amp.GainUnit` that does the five gains in consecutive cycles
+(nothing is clocked between frames). The output frame appears six cycles after the
+``rx_valid`` cycle, with a one-cycle ``dac_valid`` pulse: the controller's ``frame_tick`` to
+``dac_valid`` is 265 clocks (259 on the link + 6). ``dac_l``/``dac_r`` hold until the next frame.
+Amp settings changed by a verb while a frame is in the pipeline apply from the next gain step.
 
 The ADC samples at ``48000 * (MULT+1) / (DIV+1)`` Hz from its format: at every link frame start
 ``acc += MULT+1`` and when ``acc >= DIV+1`` it subtracts ``DIV+1`` and samples (``acc`` restarts
 at 0 when the format is written). Formats faster than 48 kHz, or of the 44.1 kHz family, never
 sample. A sample is taken only while the ADC's stream tag is non-zero: ``adc_strobe`` is high in
-the cycle whose clock edge captures ``adc_l``/``adc_r``, and the next frame the codec sends
-carries slot 0 = (tag, left) and slot 1 = (tag, right). Other slots and frames carry tag 0.
+the cycle whose clock edge captures ``adc_l``/``adc_r`` into a GainUnit per channel (the
+selected input's amp), and the next frame the codec sends carries slot 0 = (tag, left) and
+slot 1 = (tag, right) with the gain applied. Other slots and frames carry tag 0.
 Latency (frame_clocks = 256): strobe in the frame-start cycle of frame N (one clock after the
 controller's ``frame_tick``), data in the controller's ``rx_slots`` with ``rx_valid`` in cycle 3
 of frame N+2.
 
-Unsolicited responses: when the headphone pin's unsolicited enable bit is set, each change of
-``jack_sense`` (after a 2-flop synchronizer) queues ``tag << 26 | presence`` (presence in bit 0)
-in a small FIFO on ``unsol``; if the FIFO is full the response is dropped.
+Unsolicited responses: when the headphone pin's unsolicited enable bit is set (708 payload
+``0x80 | tag``), each change of ``jack_sense`` (after a 2-flop synchronizer) queues one response
+in a small FIFO (``unsol_depth``) on the ``unsol`` stream; if the FIFO is full the change is
+dropped. The response is 32 bits in the HDA layout: ``[31:26]`` the tag from 708, ``[25:1]`` 0,
+``[0]`` presence after the change (1 = plugged, as F09 bit 31). In ``audio_soc`` the controller
+queues them for the driver's UNSOL register and raises INTSTS.CIS while any remain.
 
 Peak meter: F80 on 0x05 answers ``[31:16]`` left, ``[15:0]`` right, each the top 16 bits of the
-23-bit peak magnitude (full scale 0xFFFF) since the previous F80, and resets both peaks.
+23-bit peak magnitude (full scale 0xFFFF; ``|-2^23|`` saturates to 2^23-1) since the previous
+F80, and resets both peaks. It measures ``mix`` above: after the DAC and mixer input amps and
+the saturating sum, before the headphone amp (so the headphone volume and mute do not move it).
 """
 
 from amaranth.hdl import *
@@ -70,6 +87,8 @@ from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
+from .amp import GainUnit, saturate24
+from .gain import AMP_0DB, SAMPLE_MAX
 from .i2s_link import LinkSlave, SLOTS, SLOT_BITS, check_frame_clocks
 
 
@@ -86,7 +105,6 @@ NID_ROOT, NID_AFG, NID_DAC_A, NID_DAC_B, NID_ADC, NID_MIXER, NID_HP, NID_MIC, NI
 
 VENDOR_ID = 0x1D17_A001          # made up: vendor 0x1D17, device 0xA001
 REVISION_ID = 0x0010_0100        # HDA 1.0, revision 1
-AMP_0DB = 0x5F
 AMP_CAPS = (1 << 31) | (2 << 16) | (0x7F << 8) | AMP_0DB   # mute, 0.75 dB steps, 0 dB at 0x5F
 PCM_CAPS = (1 << 19) | (1 << 17) | (1 << 6) | (1 << 4) | (1 << 2) | (1 << 0)  # 24/16 bit; 48/32/16/8k
 STREAM_FORMATS = 0x1             # PCM
@@ -96,7 +114,7 @@ FMT_RESET = 0x0011               # 48 kHz, 16-bit, 2 channels
 # override, [3] amp parameter override, [2] out amp, [1] in amp, [0] stereo.
 _WCAP_DAC = (0 << 20) | 0x01D
 _WCAP_ADC = (1 << 20) | 0x11B
-_WCAP_MIX = (2 << 20) | 0x101
+_WCAP_MIX = (2 << 20) | 0x10B
 _WCAP_HP = (4 << 20) | 0x18D
 _WCAP_IN_PIN = (4 << 20) | 0x001
 
@@ -118,12 +136,14 @@ CONFIG_DEFAULT = {
 #: ``F00`` parameter values: ``PARAMS[nid][param]``; anything else reads 0.
 PARAMS = {
     NID_ROOT: {0x00: VENDOR_ID, 0x02: REVISION_ID, 0x04: (NID_AFG << 16) | 1},
-    NID_AFG: {0x04: (NID_DAC_A << 16) | 7, 0x05: 0x01, 0x0A: PCM_CAPS, 0x0B: STREAM_FORMATS},
+    # the function group's default formats and amp caps (every widget overrides them anyway)
+    NID_AFG: {0x04: (NID_DAC_A << 16) | 7, 0x05: 0x01, 0x0A: PCM_CAPS, 0x0B: STREAM_FORMATS,
+              0x0D: AMP_CAPS, 0x12: AMP_CAPS},
     NID_DAC_A: {0x09: _WCAP_DAC, 0x0A: PCM_CAPS, 0x0B: STREAM_FORMATS, 0x12: AMP_CAPS},
     NID_DAC_B: {0x09: _WCAP_DAC, 0x0A: PCM_CAPS, 0x0B: STREAM_FORMATS, 0x12: AMP_CAPS},
     NID_ADC: {0x09: _WCAP_ADC, 0x0A: PCM_CAPS, 0x0B: STREAM_FORMATS, 0x0D: AMP_CAPS,
               0x0E: len(CONNECTIONS[NID_ADC])},
-    NID_MIXER: {0x09: _WCAP_MIX, 0x0E: len(CONNECTIONS[NID_MIXER])},
+    NID_MIXER: {0x09: _WCAP_MIX, 0x0D: AMP_CAPS, 0x0E: len(CONNECTIONS[NID_MIXER])},
     # pin caps (0x0C): [5] input, [4] output, [3] headphone drive, [2] presence detect
     NID_HP: {0x09: _WCAP_HP, 0x0C: 0x1C, 0x0E: len(CONNECTIONS[NID_HP]), 0x12: AMP_CAPS},
     NID_MIC: {0x09: _WCAP_IN_PIN, 0x0C: 0x20},
@@ -131,8 +151,6 @@ PARAMS = {
 }
 
 _PIN_CTL_RESET = {NID_HP: 0x40, NID_MIC: 0x20, NID_LINE: 0x20}   # out / in enabled
-_SAMPLE_MAX = (1 << 23) - 1
-_SAMPLE_MIN = -(1 << 23)
 
 
 class _Amp:
@@ -143,6 +161,10 @@ class _Amp:
         self.nid, self.output, self.index = nid, output, index
         self.left = Signal(8, init=AMP_0DB, name=f"{name}_l")
         self.right = Signal(8, init=AMP_0DB, name=f"{name}_r")
+
+    def side(self, side):
+        """The setting of channel ``side`` ("l" or "r")."""
+        return self.left if side == "l" else self.right
 
 
 class Codec(wiring.Component):
@@ -215,11 +237,13 @@ class Codec(wiring.Component):
         amps = [
             _Amp(NID_DAC_A, True, 0, "amp_dac_a"),
             _Amp(NID_DAC_B, True, 0, "amp_dac_b"),
+            _Amp(NID_MIXER, False, 0, "amp_mix_a"),     # mixer input 0: DAC A
+            _Amp(NID_MIXER, False, 1, "amp_mix_b"),     # mixer input 1: DAC B
             _Amp(NID_HP, True, 0, "amp_hp"),
             _Amp(NID_ADC, False, 0, "amp_adc_mic"),
             _Amp(NID_ADC, False, 1, "amp_adc_line"),
         ]
-        amp_dac_a, amp_dac_b, amp_hp, amp_adc_mic, amp_adc_line = amps
+        amp_dac_a, amp_dac_b, amp_mix_a, amp_mix_b, amp_hp, amp_adc_mic, amp_adc_line = amps
         adc_sel = Signal(1)
         pin_ctl = {n: Signal(8, init=v, name=f"pin_ctl_{n}") for n, v in _PIN_CTL_RESET.items()}
         unsol_en = Signal(8)
@@ -254,51 +278,54 @@ class Codec(wiring.Component):
                                     with m.Default():
                                         m.d.comb += right.eq(s[0:24])
 
-        def dac_side(nid, side, mute):
-            # a muted DAC channel contributes 0 (its bit 7 clears the sample)
-            v = Signal(signed(24), name=f"dac_{nid}_{side}")
-            with m.If(~mute):
-                m.d.comb += v.eq(ins[nid][1 if side == "l" else 2])
-            return v
-
-        def mix(a, b, name):
-            total = Signal(signed(25), name=f"sum_{name}")
-            m.d.comb += total.eq(a + b)
-            out = Signal(signed(24), name=f"mix_{name}")
-            with m.Switch(total[23:25]):
-                with m.Case("01"):
-                    m.d.comb += out.eq(_SAMPLE_MAX)
-                with m.Case("10"):
-                    m.d.comb += out.eq(_SAMPLE_MIN)
-                with m.Default():
-                    m.d.comb += out.eq(total[:24])
-            return out
-
+        # Gain: per side one GainUnit runs five operations in consecutive cycles, starting in
+        # the cycle of ``emit`` (c0); ``step[k]`` is high in cycle c(k+1). Each operation's
+        # result is in the unit's ``y`` the cycle after it:
+        #   c0 DAC A amp (x = A's sample)        c1 mixer input 0 amp (x = y: DAC A's output)
+        #   c2 DAC B amp (x = B's sample, held)  c3 mixer input 1 amp (x = y: DAC B's output)
+        #   c4 headphone amp (x = sat(mixer input 0's output + y)); the peak meters see this sum
+        #   c5 the headphone amp's output goes to dac_l/dac_r, dac_valid follows in c6
         got_a, got_b = ins[NID_DAC_A][0], ins[NID_DAC_B][0]
-        # An amp is muted by its bit 7; gain is not applied yet (see module docstring).
-        mix_l = mix(dac_side(NID_DAC_A, "l", amp_dac_a.left[7]),
-                    dac_side(NID_DAC_B, "l", amp_dac_b.left[7]), "l")
-        mix_r = mix(dac_side(NID_DAC_A, "r", amp_dac_a.right[7]),
-                    dac_side(NID_DAC_B, "r", amp_dac_b.right[7]), "r")
         emit = Signal()
         m.d.comb += emit.eq(got_a | got_b)      # only ever set while rx_valid
-        m.d.sync += self.dac_valid.eq(emit)
-        with m.If(emit):
-            m.d.sync += [self.dac_l.eq(0), self.dac_r.eq(0)]
-            with m.If(~amp_hp.left[7]):
-                m.d.sync += self.dac_l.eq(mix_l)
-            with m.If(~amp_hp.right[7]):
-                m.d.sync += self.dac_r.eq(mix_r)
+        step = Signal(5)
+        with m.If(emit | step.any()):
+            m.d.sync += step.eq(Cat(emit, step[:-1]))
+        m.d.sync += self.dac_valid.eq(step[-1])
+        peak_stb = step[3]
+        mixes = []
+        for side, out in (("l", self.dac_l), ("r", self.dac_r)):
+            m.submodules[f"gain_{side}"] = unit = GainUnit()
+            sample = {n: ins[n][1 if side == "l" else 2] for n in (NID_DAC_A, NID_DAC_B)}
+            held_b = Signal(signed(24), name=f"held_b_{side}")
+            mixed_a = Signal(signed(24), name=f"mixed_a_{side}")
+            total = Signal(signed(25), name=f"sum_{side}")
+            with m.If(peak_stb):
+                m.d.comb += total.eq(mixed_a + unit.y)
+            mix = saturate24(m, total, f"mix_{side}")
+            mixes.append(mix)
+            ops = [(emit, sample[NID_DAC_A], amp_dac_a), (step[0], unit.y, amp_mix_a),
+                   (step[1], held_b, amp_dac_b), (step[2], unit.y, amp_mix_b),
+                   (step[3], mix, amp_hp)]
+            for k, (when, x, amp) in enumerate(ops):
+                with (m.Elif if k else m.If)(when):
+                    m.d.comb += [unit.en.eq(1), unit.x.eq(x), unit.setting.eq(amp.side(side))]
+            with m.If(emit):
+                m.d.sync += held_b.eq(sample[NID_DAC_B])
+            with m.If(step[1]):
+                m.d.sync += mixed_a.eq(unit.y)
+            with m.If(step[4]):
+                m.d.sync += out.eq(unit.y)
 
-        # Peak meters: |mix| saturated to 23 bits (|-2^23| would need 24), updated on emit.
+        # Peak meters: |mixer sum| saturated to 23 bits (|-2^23| would need 24), updated in c4.
         # F80 (in the verb handler below, which has priority) clears them.
         mags = []
-        for peak, x, name in ((peak_l, mix_l, "l"), (peak_r, mix_r, "r")):
+        for peak, x, name in ((peak_l, mixes[0], "l"), (peak_r, mixes[1], "r")):
             mag = Signal(23, name=f"mag_{name}")
-            with m.If(emit):
+            with m.If(peak_stb):
                 with m.If(x[23]):
-                    with m.If(x == _SAMPLE_MIN):
-                        m.d.comb += mag.eq(_SAMPLE_MAX)
+                    with m.If(x == -SAMPLE_MAX - 1):
+                        m.d.comb += mag.eq(SAMPLE_MAX)
                     with m.Else():
                         m.d.comb += mag.eq((-x)[:23])
                 with m.Else():
@@ -325,24 +352,31 @@ class Codec(wiring.Component):
                     m.d.sync += acc.eq(acc_next + 1)
         m.d.comb += self.adc_strobe.eq(take & (adc_tag != 0))
 
+        # The selected input's amp applies: one GainUnit per side takes the pins in the strobe
+        # cycle, and the cycle after it the results go into slots 0-1 of the next frame.
+        for side, pin in (("l", self.adc_l), ("r", self.adc_r)):
+            m.submodules[f"adc_gain_{side}"] = unit = GainUnit()
+            with m.If(self.adc_strobe):
+                m.d.comb += [unit.en.eq(1), unit.x.eq(pin)]
+                with m.Switch(adc_sel):
+                    for sel, amp in ((0, amp_adc_mic), (1, amp_adc_line)):
+                        with m.Case(sel):
+                            m.d.comb += unit.setting.eq(amp.side(side))
+        adc_l, adc_r = m.submodules.adc_gain_l.y, m.submodules.adc_gain_r.y
+        adc_done = Signal()
+        m.d.sync += adc_done.eq(self.adc_strobe)
+
         # Only slots 0-1 can carry data: the upper half of the frame is a register, the rest 0.
         tx_hi = Signal(2 * SLOT_BITS)
         m.d.comb += link.tx_slots.eq(Cat(Const(0, 2 * SLOT_BITS), tx_hi))
         with m.If(link.frame_start):
             # the link latches the previous value in this same cycle: data goes out next frame
             m.d.sync += tx_hi.eq(0)
-            with m.If(self.adc_strobe):
-                m.d.sync += tx_hi.eq(Cat(
-                    self.adc_r, Const(0, 3), Const(1, 1), adc_tag,      # slot 1: right
-                    self.adc_l, Const(0, 3), Const(0, 1), adc_tag,      # slot 0: left
-                ))
-                with m.Switch(adc_sel):
-                    for sel, amp in ((0, amp_adc_mic), (1, amp_adc_line)):
-                        with m.Case(sel):
-                            with m.If(amp.left[7]):
-                                m.d.sync += tx_hi[32:56].eq(0)
-                            with m.If(amp.right[7]):
-                                m.d.sync += tx_hi[0:24].eq(0)
+        with m.If(adc_done):
+            m.d.sync += tx_hi.eq(Cat(
+                adc_r, Const(0, 3), Const(1, 1), adc_tag,      # slot 1: right
+                adc_l, Const(0, 3), Const(0, 1), adc_tag,      # slot 0: left
+            ))
 
         # ---- verbs ---------------------------------------------------------------------------
         # Everything is decoded inside one process branch taken only when a command is
@@ -463,7 +497,7 @@ class Codec(wiring.Component):
                                     # read and reset; a sample arriving now starts the new peak
                                     for peak, mag in zip((peak_l, peak_r), mags):
                                         m.d.sync += peak.eq(0)
-                                        with m.If(emit):
+                                        with m.If(peak_stb):
                                             m.d.sync += peak.eq(mag)
 
         # ---- unsolicited responses -----------------------------------------------------------

@@ -3,6 +3,7 @@ immediate command interface, interrupts, wall clock and controller reset (CRST).
 
 from amaranth.hdl import Module, Signal, Cat, Const, ResetInserter
 from amaranth.lib import wiring, stream
+from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from .axi import AXI4LiteSignature, AXI4Signature
@@ -18,6 +19,8 @@ __all__ = ["Controller", "frame_clocks_for"]
 LINK_RATE = 48000
 #: clocks from writing CRST=1 until the controller reads out of reset (a real handshake to poll)
 CRST_EXIT_CLOCKS = 16
+#: codec unsolicited responses the controller holds until the driver reads them (UNSOL)
+UNSOL_DEPTH = 8
 
 
 def frame_clocks_for(clk_hz):
@@ -32,7 +35,9 @@ class Controller(wiring.Component):
     """HDA-style audio controller with SD0 (capture) and SD1/SD2 (render).
 
     The codec is reached through the serial link pins and the immediate-command streams
-    ``codec_cmd``/``codec_resp``; ``codec_reset`` is high while CRST holds the link in reset."""
+    ``codec_cmd``/``codec_resp``; ``codec_reset`` is high while CRST holds the link in reset.
+    ``codec_unsol`` takes the codec's unsolicited responses into the queue the driver pops
+    through UNSOL (:data:`UNSOL_DEPTH` entries; a full queue holds the codec off)."""
 
     def __init__(self, clk_hz=12_288_000, fifo_depth=64):
         self.clk_hz = clk_hz
@@ -45,6 +50,7 @@ class Controller(wiring.Component):
             "i2s_bclk": Out(1), "i2s_lrclk": Out(1), "i2s_dout": Out(1), "i2s_din": In(1),
             "codec_cmd": Out(stream.Signature(32)),
             "codec_resp": In(stream.Signature(32)),
+            "codec_unsol": In(stream.Signature(32)),
             "codec_reset": Out(1),
         })
 
@@ -151,6 +157,19 @@ class Controller(wiring.Component):
                 m.d.comb += r("ICS").IRV.set.eq(1)
         m.d.comb += icb.r_data.eq(busy)
 
+        # ---- unsolicited responses (UNSOL): a read pops the oldest, an empty queue reads 0 ----
+        m.submodules.unsol = unsol = ResetInserter(in_reset)(
+            SyncFIFOBuffered(width=32, depth=UNSOL_DEPTH))
+        unsol_reg = r("UNSOL")
+        m.d.comb += [
+            unsol.w_data.eq(self.codec_unsol.payload),
+            unsol.w_en.eq(self.codec_unsol.valid),
+            self.codec_unsol.ready.eq(unsol.w_rdy),
+            unsol.r_en.eq(unsol_reg.r_stb),
+        ]
+        with m.If(unsol.r_rdy):
+            m.d.comb += unsol_reg.RESP.r_data.eq(unsol.r_data)
+
         # ---- interrupts ----------------------------------------------------------------------------
         intctl, intsts = r("INTCTL"), r("INTSTS")
         pending = []
@@ -162,7 +181,8 @@ class Controller(wiring.Component):
                                | (sts.LVBCI.data & ctl.LVBIE.data))
             m.d.comb += getattr(intsts, f"SIS{n}").r_data.eq(sis)
             pending.append(sis & getattr(intctl, f"SIE{n}").data)
-        mis, cis = Const(0), Const(0)   # MIDI and unsolicited responses arrive in later blocks
+        mis = Const(0)                  # MIDI arrives in a later block
+        cis = unsol.r_rdy               # level: set while any unsolicited response remains
         m.d.comb += [intsts.MIS.r_data.eq(mis), intsts.CIS.r_data.eq(cis)]
         gis = Signal()
         m.d.comb += [gis.eq(Cat(*pending).any() | (mis & intctl.MIE.data)

@@ -267,6 +267,10 @@ def _global_registers():
             _f("BASE", 7, 25, "RW", 0, "position buffer address [31:7]"))),
         Register("DPUBASE", 0x74, 4, (
             _f("BASE", 0, 32, "R", 0, "upper address; 0 because 64OK=0"),)),
+        Register("UNSOL", 0x1120, 4, (
+            _f("RESP", 0, 32, "R", 0, "oldest codec unsolicited response, popped by the read; "
+                                      "0 when none is queued (INTSTS.CIS while any remain)"),),
+            doc="unsolicited response queue"),
     ]
 
 

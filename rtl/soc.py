@@ -61,6 +61,7 @@ class AudioSoC(_FlatTop):
         self._bind(m, ctl)
         wiring.connect(m, ctl.codec_cmd, codec.cmd)
         wiring.connect(m, codec.resp, ctl.codec_resp)
+        wiring.connect(m, codec.unsol, ctl.codec_unsol)
         m.d.comb += [
             codec.bclk.eq(ctl.i2s_bclk), codec.lrclk.eq(ctl.i2s_lrclk),
             codec.sdo.eq(ctl.i2s_dout), ctl.i2s_din.eq(codec.sdi),
@@ -69,7 +70,6 @@ class AudioSoC(_FlatTop):
             codec.adc_l.eq(self.adc_l), codec.adc_r.eq(self.adc_r),
             self.adc_strobe.eq(codec.adc_strobe),
             codec.jack_sense.eq(self.jack_sense),
-            codec.unsol.ready.eq(0),    # unsolicited responses are wired in a later block
             self.midi_tx.eq(1),         # the MIDI UART is a later block: the line idles high
         ]
         return m
@@ -103,5 +103,6 @@ class ControllerTop(_FlatTop):
             ctl.codec_resp.payload.eq(self.codec_resp_data),
             ctl.codec_resp.valid.eq(self.codec_resp_valid),
             self.codec_resp_ready.eq(ctl.codec_resp.ready),
+            ctl.codec_unsol.valid.eq(0),    # an external codec's responses are not wired out
         ]
         return m

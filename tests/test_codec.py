@@ -1,15 +1,24 @@
 """Amaranth-sim unit tests of the HDA-style codec (rtl/codec.py), driven over a real link."""
 
+import math
+import random
+from fractions import Fraction
+
 import pytest
 from amaranth.hdl import Elaboratable, Module
 from amaranth.sim import Simulator
 
+from codec_helpers import (DAC_PATH_AMPS, EXPECTED, amp_verbs, dac_path, peak_reading,
+                           walk_codec)
+from rtl.amp import GainUnit
 from rtl.codec import (Codec, AMP_0DB, AMP_CAPS, VENDOR_ID, NID_ROOT, NID_AFG, NID_DAC_A,
                        NID_DAC_B, NID_ADC, NID_MIXER, NID_HP, NID_MIC, FMT_RESET)
+from rtl.gain import (GAIN_TABLE, GAIN_TOLERANCE_DB, COEF_FRAC_BITS, apply_gain, gain_db,
+                      gain_coefficient, amp_setting)
 from rtl.i2s_link import LinkMaster, pack_frame, unpack_frame, slot_word
 
 
-DAC_LATENCY = 260      # frame_tick -> dac_valid (link 259 + one register)
+DAC_LATENCY = 265      # frame_tick -> dac_valid (link 259 + six cycles of gain pipeline)
 MAX, MIN = (1 << 23) - 1, -(1 << 23)
 
 
@@ -357,6 +366,325 @@ def test_unsolicited():
             await ctx.tick()
         tag = 0x15 << 26
         assert got == [tag | 0, tag | 1, tag | 0, tag | 1]
+        # unplug and plug again: presence in bit 0, the tag in [31:26]
+        for level in (0, 1):
+            ctx.set(c.jack_sense, level)
+            await ctx.tick().repeat(4)
+            assert ctx.get(c.unsol.valid) and ctx.get(c.unsol.payload) == tag | level
+            await ctx.tick()
+            assert not ctx.get(c.unsol.valid)
+            assert await send(ctx, c, v12(NID_HP, 0xF09)) == level << 31
+        # disabled again (bit 7 clear): changes queue nothing
+        await send(ctx, c, v12(NID_HP, 0x708, 0x15))
+        for level in (0, 1, 0):
+            ctx.set(c.jack_sense, level)
+            await ctx.tick().repeat(4)
+            assert not ctx.get(c.unsol.valid)
+
+    run(bench)
+
+
+# ---- gain table and gain unit ------------------------------------------------------------
+
+def round_half_away(q):
+    """Nearest integer to the Fraction ``q``, ties away from zero (the documented rounding)."""
+    n = math.floor(abs(q) + Fraction(1, 2))
+    return n if q >= 0 else -n
+
+
+def reference_gain(sample, setting):
+    """The documented arithmetic spelled out with exact fractions (independent of the shift
+    trick in rtl.gain.apply_gain)."""
+    if setting & 0x80:
+        return 0
+    exact = Fraction(sample * GAIN_TABLE[setting & 0x7F], 1 << COEF_FRAC_BITS)
+    return max(MIN, min(MAX, round_half_away(exact)))
+
+
+def tie_value(index):
+    """A sample whose product with the coefficient of ``index`` is exactly half an LSB above
+    an integer (a rounding tie), or None if the coefficient allows none."""
+    c = GAIN_TABLE[index]
+    twos = (c & -c).bit_length() - 1
+    return 1 << (COEF_FRAC_BITS - 1 - twos) if twos < COEF_FRAC_BITS else None
+
+
+def gain_samples(rng, n=6):
+    """Sample values that exercise saturation and rounding: the extremes, +-1, and random
+    magnitudes spread over every octave."""
+    values = [MAX, MIN, 0, 1, -1, MAX - 1, MIN + 1]
+    for _ in range(n):
+        v = rng.randrange(1, 1 << rng.randrange(1, 24))
+        values.append(v if rng.random() < 0.5 else -v)
+    return values
+
+
+def test_gain_table():
+    assert len(GAIN_TABLE) == 128
+    assert GAIN_TABLE[AMP_0DB] == 1 << COEF_FRAC_BITS == 1 << 20
+    assert all(a < b for a, b in zip(GAIN_TABLE, GAIN_TABLE[1:])), "gain must rise every step"
+    assert max(GAIN_TABLE) < 1 << 24
+    worst = worst_60 = 0.0
+    for i, c in enumerate(GAIN_TABLE):
+        nominal = (i - 0x5F) * 0.75
+        assert gain_db(i) == nominal
+        err = abs(20 * math.log10(c / (1 << 20)) - nominal)
+        worst = max(worst, err)
+        if nominal >= -60:
+            worst_60 = max(worst_60, err)
+    assert worst <= GAIN_TOLERANCE_DB == 0.01
+    assert worst_60 <= 0.0036
+    # no coefficient could be closer: each is the nearest Q4.20 value to the nominal gain
+    for i, c in enumerate(GAIN_TABLE):
+        ideal = 10 ** (gain_db(i) / 20) * (1 << 20)
+        assert abs(c - ideal) <= 0.5, i
+
+
+def test_apply_gain_model():
+    rng = random.Random(3)
+    for setting in range(256):
+        values = gain_samples(rng)
+        tie = tie_value(setting & 0x7F)
+        if tie is not None:
+            values += [tie, -tie, tie + 1, -tie - 1]
+        for x in values:
+            assert apply_gain(x, setting) == reference_gain(x, setting), (x, setting)
+    for x in (MAX, MIN, 0, 1, -1, 0x123456):
+        assert apply_gain(x, AMP_0DB) == x                   # 0 dB is bit-exact
+        assert apply_gain(x, AMP_0DB | 0x80) == 0            # mute is exact zero
+    assert apply_gain(MAX, 0x7F) == MAX and apply_gain(MIN, 0x7F) == MIN   # saturation
+    # ties round away from zero, symmetrically
+    assert apply_gain(1 << 19, 0x5F - 8) == -apply_gain(-(1 << 19), 0x5F - 8)
+    assert amp_setting(0x10, mute=True) == 0x90
+    with pytest.raises(ValueError, match="300"):
+        apply_gain(1, 300)
+    with pytest.raises(ValueError, match="8388608"):
+        apply_gain(1 << 23, 0)
+    with pytest.raises(ValueError, match="128"):
+        gain_coefficient(128)
+
+
+def test_gain_unit():
+    """The GainUnit against the model: every setting (mute and all 128 gains) with extremes,
+    rounding ties either side, and random magnitudes; nothing changes without ``en``."""
+    rng = random.Random(5)
+    cases = []
+    for setting in range(256):
+        values = gain_samples(rng, 3)
+        tie = tie_value(setting & 0x7F)
+        if tie is not None:
+            values += [tie, -tie, tie - 1, -tie + 1]
+        cases += [(x, setting) for x in values]
+    dut = GainUnit()
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+
+    async def bench(ctx):
+        for x, setting in cases:
+            ctx.set(dut.en, 1)
+            ctx.set(dut.x, x)
+            ctx.set(dut.setting, setting)
+            await ctx.tick()
+            want = apply_gain(x, setting)
+            assert ctx.get(dut.y) == want, (x, setting)
+            ctx.set(dut.en, 0)
+            ctx.set(dut.x, x ^ 0x5A5A)
+            await ctx.tick()
+            assert ctx.get(dut.y) == want, "y changed without en"
+
+    sim.add_testbench(bench)
+    sim.run()
+
+
+# ---- amplifiers in the codec ---------------------------------------------------------------
+
+#: which DAC feeds the path an amp sits on (the other DAC is silent in single-amp tests)
+PATH_DAC = {"dac_a": 1, "mix_a": 1, "hp": 1, "dac_b": 2, "mix_b": 2}
+FRAME = 256           # clocks per link frame of the harness
+LEAD = 12             # verbs for a frame start this many cycles after its frame_tick
+ADC_LATENCY = 514     # adc_strobe -> the master's rx_valid carrying that sample
+
+
+async def run_frames(ctx, dut, items):
+    """One link frame per item ``(verbs, slots, adc)``: ``verbs`` go out one per cycle from
+    LEAD cycles after the frame's tick (after the previous frame has left the gain pipeline,
+    long before this one reaches it), ``slots`` are the frame's four slot words and ``adc``
+    the (left, right) put on the ADC pins then, sampled at the next frame start. Returns per
+    item the DAC output (l, r) of its slots and the slot words the master received with its
+    ADC sample (None where there was none).
+
+    Python acts only at the cycles where something is due, at the documented latencies
+    (frames every FRAME clocks, dac_valid DAC_LATENCY after the tick, ADC strobe 1 after it,
+    the master's rx_valid 3 after it), so a different timing fails the checks."""
+    master, codec = dut.master, dut.codec
+    n = len(items)
+    events = []                     # (cycle after the first tick, order, action, frame)
+    for k in range(n + 3):
+        base = FRAME * k
+        events += [(base, 0, "slots", k), (base + 1, 0, "strobe", k), (base + 3, 0, "rx", k)]
+        if k < n:
+            events.append((base + DAC_LATENCY, 0, "dac", k))
+            events += [(base + LEAD + j, 1, "verb", (k, j)) for j in range(len(items[k][0]))]
+            events.append((base + LEAD + len(items[k][0]), 1, "idle", k))
+    events.sort(key=lambda e: e[:2])
+    dac, adc = [None] * n, [None] * n
+    sampled = {}                    # frame of a strobe -> item whose pins it took
+    ctx.set(master.enable, 1)
+    while not ctx.get(master.frame_tick):
+        await ctx.tick()
+    now = 0
+    for cycle, _, action, k in events:
+        if cycle > now:
+            await ctx.tick().repeat(cycle - now)
+            now = cycle
+        if action == "slots":
+            assert ctx.get(master.frame_tick), f"no frame_tick at frame {k}"
+            ctx.set(master.tx_slots, pack_frame(items[k][1]) if k < n else 0)
+        elif action == "verb":
+            item, j = k
+            if j == 0:
+                ctx.set(codec.adc_l, items[item][2][0])
+                ctx.set(codec.adc_r, items[item][2][1])
+            assert ctx.get(codec.cmd.ready)
+            ctx.set(codec.cmd.payload, items[item][0][j])
+            ctx.set(codec.cmd.valid, 1)
+        elif action == "idle":
+            ctx.set(codec.cmd.valid, 0)
+        elif action == "strobe" and ctx.get(codec.adc_strobe):
+            sampled[k] = k - 1
+        elif action == "rx" and ctx.get(master.rx_valid) and 0 <= sampled.get(k - 2, -1) < n:
+            adc[sampled[k - 2]] = unpack_frame(ctx.get(master.rx_slots))
+        elif action == "dac" and ctx.get(codec.dac_valid):
+            dac[k] = (ctx.get(codec.dac_l), ctx.get(codec.dac_r))
+    await ctx.tick()
+    ctx.set(master.enable, 0)
+    return dac, adc
+
+
+@pytest.mark.parametrize("dac_amp,adc_amp", [("dac_a", "mic"), ("dac_b", "line"),
+                                             ("mix_a", "line"), ("mix_b", "mic"),
+                                             ("hp", None)])
+def test_every_gain_step(dac_amp, adc_amp):
+    """Every gain step of each amplifier, left and right (left at step k while right is at
+    127 - k), bit for bit against the model; the ADC sweeps one input amp at the same time
+    with the other input's amp at a different setting, so the mux must pick the right one."""
+    rng = random.Random(f"{dac_amp}-{adc_amp}")
+    tag = PATH_DAC[dac_amp]
+    items, expect = [], []
+    for k in range(128):
+        values = [MAX, MIN] + [rng.choice((1, -1)) * rng.randrange(1, 1 << rng.randrange(1, 24))
+                               for _ in range(2)]
+        left, right = values[k % 4], values[(1 - k) % 4]
+        verbs = amp_verbs(dac_amp, k, 127 - k)
+        pins = (rng.randrange(MIN, MAX + 1), values[k % 2])
+        if adc_amp:
+            other = "line" if adc_amp == "mic" else "mic"
+            verbs += amp_verbs(adc_amp, k, 127 - k) + amp_verbs(other, 127 - k, k)
+        slots = [slot_word(tag, 0, left), slot_word(tag, 1, right)]
+        items.append((verbs, slots + [0, 0] if tag == 1 else [0, 0] + slots, pins))
+        expect.append(((apply_gain(left, k), apply_gain(right, 127 - k)),
+                       (apply_gain(pins[0], k), apply_gain(pins[1], 127 - k))
+                       if adc_amp else pins))
+
+    async def bench(ctx, dut):
+        c = dut.codec
+        await set_tags(ctx, c)
+        await send(ctx, c, v12(NID_ADC, 0x706, 0x40))
+        if adc_amp:
+            await send(ctx, c, v12(NID_ADC, 0x701, 0 if adc_amp == "mic" else 1))
+        dac, adc = await run_frames(ctx, dut, items)
+        for k, ((want_dac, (want_l, want_r)), got, got_adc) in enumerate(zip(expect, dac, adc)):
+            assert got == want_dac, f"step {k}: DAC {got} != {want_dac}"
+            assert got_adc == [slot_word(4, 0, want_l), slot_word(4, 1, want_r), 0, 0], \
+                f"step {k}: ADC {got_adc}"
+
+    run(bench)
+
+
+def test_amps_in_series_and_mute():
+    """Random settings (some muted) on all five amps of the DAC path with both DACs playing
+    (or one of them silent): the output is DAC amp -> mixer input amp -> saturating sum ->
+    headphone amp, bit for bit; a muted amp gives exact zeros."""
+    rng = random.Random(11)
+    items, expect = [], []
+    names = DAC_PATH_AMPS
+    # first, each amp muted in turn at +24 dB with full-scale input on its path only
+    for name in names:
+        settings = {n: {"l": AMP_0DB, "r": AMP_0DB} for n in names}
+        settings[name] = {"l": 0x80 | 0x7F, "r": 0x7F}
+        tag = PATH_DAC[name]
+        items.append((sum((amp_verbs(n, s["l"], s["r"]) for n, s in settings.items()), []),
+                      [slot_word(tag, 0, MAX), slot_word(tag, 1, MIN), 0, 0]
+                      if tag == 1 else [0, 0, slot_word(tag, 0, MAX), slot_word(tag, 1, MIN)],
+                      (0, 0)))
+        expect.append((0, MIN))                      # muted left, saturated right
+    for _ in range(60):
+        settings = {n: {side: rng.randrange(256) if rng.random() < 0.15 else
+                        rng.randrange(0x40, 0x80) for side in "lr"} for n in names}
+        samples = {d: {side: rng.randrange(MIN, MAX + 1) >> rng.randrange(0, 12)
+                       for side in "lr"} for d in (1, 2)}
+        present = rng.choice(((1,), (2,), (1, 2), (1, 2)))
+        slots = [0, 0, 0, 0]
+        for d in present:
+            slots[2 * (d - 1)] = slot_word(d, 0, samples[d]["l"])
+            slots[2 * (d - 1) + 1] = slot_word(d, 1, samples[d]["r"])
+        items.append((sum((amp_verbs(n, s["l"], s["r"]) for n, s in settings.items()), []),
+                      slots, (0, 0)))
+        expect.append(tuple(
+            dac_path({n: s[side] for n, s in settings.items()},
+                        samples[1][side] if 1 in present else 0,
+                        samples[2][side] if 2 in present else 0)[0] for side in "lr"))
+
+    async def bench(ctx, dut):
+        await set_tags(ctx, dut.codec)
+        dac, _ = await run_frames(ctx, dut, items)
+        for k, (got, want) in enumerate(zip(dac, expect)):
+            assert got == want, f"frame {k}: DAC {got} != {want}"
+
+    run(bench)
+
+
+def test_peak_meter_measures_mixer_sum():
+    """F80 reports the peak of the mixer sum: after the DAC and mixer input amps, before the
+    headphone amp (which here attenuates and mutes without changing the reading)."""
+    rng = random.Random(2)
+    settings = {"dac_a": 0x5F - 8, "mix_a": 0x5F + 4, "dac_b": 0x5F + 2, "mix_b": 0x5F - 20,
+                "hp": 0x5F - 40}
+    verbs = sum((amp_verbs(n, s, s) for n, s in settings.items()), []) + \
+        amp_verbs("hp", None, 0x80 | 0x5F)
+    frames = [[slot_word(1, 0, rng.randrange(MIN, MAX + 1) >> 2), slot_word(1, 1, -(k << 12)),
+               slot_word(2, 0, rng.randrange(MIN, MAX + 1) >> 1), slot_word(2, 1, k << 8)]
+              for k in range(12)]
+    items = [(verbs if k == 0 else [], f, (0, 0)) for k, f in enumerate(frames)]
+    sums = [[], []]
+    for f in frames:
+        for side in (0, 1):
+            a, b = (f[side] & 0xFFFFFF, f[2 + side] & 0xFFFFFF)
+            a, b = (v - (1 << 24) if v & 0x800000 else v for v in (a, b))
+            sums[side].append(dac_path(settings, a, b)[1])
+    peak = peak_reading(*sums)
+
+    async def bench(ctx, dut):
+        c = dut.codec
+        await set_tags(ctx, c)
+        assert await send(ctx, c, v12(NID_MIXER, 0xF80)) == 0
+        await run_frames(ctx, dut, items)
+        assert await send(ctx, c, v12(NID_MIXER, 0xF80)) == peak
+        assert await send(ctx, c, v12(NID_MIXER, 0xF80)) == 0
+
+    assert peak >> 16 and peak & 0xFFFF
+    run(bench)
+
+
+def test_parameters_describe_the_graph():
+    """A driver's walk of the codec with F00/F02/F1C alone finds the topology of DESIGN 3.4."""
+    async def bench(ctx, dut):
+        c = dut.codec
+        vendor, afg, widgets = await walk_codec(lambda word: send(ctx, c, word))
+        assert (vendor, afg) == (VENDOR_ID, NID_AFG)
+        assert widgets == EXPECTED
+        # the amp caps the walk found answer the amp verbs: input amps by index
+        assert await send(ctx, c, v4(NID_MIXER, 0xB, 0x2001)) == AMP_0DB
 
     run(bench)
 
