@@ -29,6 +29,11 @@ class AudioClient:
             raise StatusError(NTSTATUS.NOT_FOUND, f"no filter named {filter_name!r}")
         status, pin = await flt.create_pin(pin_id, fmt, **options)
         check_status(status, f"opening pin {pin_id} of filter {filter_name!r} with {fmt}")
+        return self._client_stream(pin)
+
+    def _client_stream(self, pin):
+        """What :meth:`open` hands the application for ``pin`` (MIDI and DMus clients hand
+        out their own stream classes)."""
         return ClientStream(pin)
 
 

@@ -89,15 +89,6 @@ class CyclicBufferPin(Pin):
             self._flush()
         return status
 
-    async def close(self):
-        """STOP, free the buffer, close the miniport stream and give the instance back."""
-        if self._closed:
-            return
-        await self.set_state(KSSTATE.STOP)
-        self._closed = True
-        await self._release()
-        self.filter.pin_closed(self)
-
     # ---- client data ---------------------------------------------------------------------------
 
     def write(self, data, end_of_stream=False):

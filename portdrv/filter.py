@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 
-from .formats import AudioDataRange, WaveFormat, port_intersection
+from .formats import (AudioDataRange, MusicDataRange, MusicFormat, WaveFormat,
+                      port_intersection)
 from .properties import AutomationTable, EventEntry, PropertyRequest, PropertyVerb, \
     dispatch_property
 from .status import NTSTATUS
@@ -20,6 +21,15 @@ from .status import NTSTATUS
 __all__ = ["DataFlow", "Communication", "PinDescriptor", "FilterDescriptor", "Filter",
            "SubdeviceRegistry", "PhysicalConnection", "NodeType", "NodeDescriptor",
            "NodeConnection", "FILTER_PIN"]
+
+# The format class each kind of data range describes: a pin is opened with a format of one of
+# these classes, and only a range of the matching kind can contain it.
+_RANGE_FORMATS = {AudioDataRange: WaveFormat, MusicDataRange: MusicFormat}
+_FORMAT_TYPES = tuple(set(_RANGE_FORMATS.values()))
+
+
+def _range_contains(data_range, fmt) -> bool:
+    return isinstance(fmt, _RANGE_FORMATS.get(type(data_range), ())) and data_range.contains(fmt)
 
 
 class DataFlow(IntEnum):
@@ -140,17 +150,17 @@ class Filter:
     async def create_pin(self, pin_id, fmt, **options):
         """Open an instance of pin ``pin_id`` with ``fmt``; returns ``(status, pin)``.
 
+        ``fmt`` is a WaveFormat (audio pins) or a MusicFormat (MIDI and DMus pins).
         INVALID_PARAMETER for an unknown pin id or a non-format; INVALID_DEVICE_REQUEST for a
         bridge pin; NO_MATCH if no data range contains the format; INSUFFICIENT_RESOURCES
         when ``max_instances`` pins are already open; else whatever the port answers.
         """
         desc = self.pin_descriptor(pin_id)
-        if desc is None or not isinstance(fmt, WaveFormat):
+        if desc is None or not isinstance(fmt, _FORMAT_TYPES):
             return NTSTATUS.INVALID_PARAMETER, None
         if desc.communication == Communication.BRIDGE:
             return NTSTATUS.INVALID_DEVICE_REQUEST, None
-        if not any(r.contains(fmt) for r in desc.data_ranges
-                   if isinstance(r, AudioDataRange)):
+        if not any(_range_contains(r, fmt) for r in desc.data_ranges):
             return NTSTATUS.NO_MATCH, None
         if self.instances[pin_id] >= desc.max_instances:
             return NTSTATUS.INSUFFICIENT_RESOURCES, None

@@ -1,8 +1,10 @@
-"""Wave formats, audio data ranges and the PortCls data-range intersection.
+"""Wave formats, audio data ranges and the PortCls data-range intersection; music formats.
 
 A pin advertises what it can stream as data ranges (KSDATARANGE_AUDIO); a client picks a
 concrete format (WAVEFORMATEX / WAVEFORMATEXTENSIBLE) by asking for the intersection of its
 own range with the pin's. Only integer PCM is carried here, which is all our hardware plays.
+MIDI and DirectMusic pins use the music formats at the end (KSDATARANGE_MUSIC): a byte stream
+or timestamped events have no rate or sample size, so a subtype is all they carry.
 """
 
 import struct
@@ -14,11 +16,18 @@ from .status import NTSTATUS
 
 __all__ = [
     "AudioDataRange",
+    "DMUS_FORMAT",
     "Intersection",
     "KSDATAFORMAT_SIZE",
     "KSDATAFORMAT_SPECIFIER_WAVEFORMATEX",
+    "KSDATAFORMAT_SUBTYPE_DIRECTMUSIC",
+    "KSDATAFORMAT_SUBTYPE_MIDI",
     "KSDATAFORMAT_SUBTYPE_PCM",
     "KSDATAFORMAT_TYPE_AUDIO",
+    "KSDATAFORMAT_TYPE_MUSIC",
+    "MIDI_FORMAT",
+    "MusicDataRange",
+    "MusicFormat",
     "WAVEFORMATEX_SIZE",
     "WAVEFORMATEXTENSIBLE_SIZE",
     "WAVE_FORMAT_EXTENSIBLE",
@@ -358,3 +367,53 @@ def normalize_physical_position(byte_position: int, fmt: WaveFormat) -> int:
     if isinstance(byte_position, bool) or not isinstance(byte_position, int) or byte_position < 0:
         raise ValueError(f"byte_position {byte_position!r} must be an int >= 0")
     return byte_position * 10_000_000 // (fmt.block_align * fmt.samples_per_sec)
+
+
+# ---------------------------------------------------------------- music (MIDI and DirectMusic)
+
+KSDATAFORMAT_TYPE_MUSIC = uuid.UUID("e725d360-62cc-11cf-a5d6-28db04c10000")
+#: a MIDI byte stream (the MIDI port's pins)
+KSDATAFORMAT_SUBTYPE_MIDI = uuid.UUID("1d262760-e957-11cf-a5d6-28db04c10000")
+#: timestamped DirectMusic events (the DMus port's pins)
+KSDATAFORMAT_SUBTYPE_DIRECTMUSIC = uuid.UUID("1a82f8bc-3f8b-11d2-b774-0060083316c1")
+
+_MUSIC_SUBTYPES = (KSDATAFORMAT_SUBTYPE_MIDI, KSDATAFORMAT_SUBTYPE_DIRECTMUSIC)
+
+
+def _check_music_subtype(subtype):
+    if subtype not in _MUSIC_SUBTYPES:
+        raise ValueError(f"music subtype {subtype!r} is neither KSDATAFORMAT_SUBTYPE_MIDI "
+                         f"nor KSDATAFORMAT_SUBTYPE_DIRECTMUSIC")
+
+
+@dataclass(frozen=True)
+class MusicFormat:
+    """A KSDATAFORMAT of major type MUSIC: a MIDI byte stream or DirectMusic events."""
+
+    subtype: uuid.UUID
+
+    def __post_init__(self):
+        _check_music_subtype(self.subtype)
+
+    def __str__(self):
+        return "MIDI" if self.subtype == KSDATAFORMAT_SUBTYPE_MIDI else "DirectMusic"
+
+
+@dataclass(frozen=True)
+class MusicDataRange:
+    """A KSDATARANGE_MUSIC reduced to what a pin can be opened with: its subtype.
+
+    (The real structure also names a synthesizer technology, voice and channel counts; a
+    MIDI port pin that passes bytes to a UART has none of them to offer.)"""
+
+    subtype: uuid.UUID
+
+    def __post_init__(self):
+        _check_music_subtype(self.subtype)
+
+    def contains(self, fmt: MusicFormat) -> bool:
+        return fmt.subtype == self.subtype
+
+
+MIDI_FORMAT = MusicFormat(KSDATAFORMAT_SUBTYPE_MIDI)
+DMUS_FORMAT = MusicFormat(KSDATAFORMAT_SUBTYPE_DIRECTMUSIC)

@@ -31,7 +31,7 @@ class Port:
     async def init(self, miniport, resources) -> int:
         if self.miniport is not None:
             return NTSTATUS.INVALID_DEVICE_STATE
-        status = await miniport.init(self, resources)
+        status = await self._init_miniport(miniport, resources)
         if not nt_success(status):
             return status
         self.miniport = miniport
@@ -40,6 +40,11 @@ class Port:
         describe = getattr(miniport, "get_device_description", None)
         self.device_description = describe() if describe else None
         return NTSTATUS.SUCCESS
+
+    async def _init_miniport(self, miniport, resources) -> int:
+        """The miniport's Init; a port whose miniport answers more than a status (MIDI, DMus:
+        also a service group) overrides this to keep the rest."""
+        return await miniport.init(self, resources)
 
 
 class Pin:
@@ -76,3 +81,15 @@ class Pin:
         if self._closed:
             return NTSTATUS.INVALID_DEVICE_STATE
         return await self._state.walk(target, self._step)
+
+    async def close(self):
+        """STOP, release what the pin holds (``async _release()``), give the instance back."""
+        if self._closed:
+            return
+        await self.set_state(KSSTATE.STOP)
+        self._closed = True
+        await self._release()
+        self.filter.pin_closed(self)
+
+    async def _release(self):
+        await self.stream.close()
