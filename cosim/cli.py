@@ -66,9 +66,13 @@ def _stack_run(func, *a, **kw):
 def cmd_play(args):
     from .player import play
     report = _stack_run(play, args.input, args.out, sim=args.sim, miniport=args.miniport,
-                        waves=args.waves, report_path=args.report, quiet=args.quiet)
+                        waves=args.waves, report_path=args.report, quiet=args.quiet,
+                        volume_db=args.volume, mute=args.mute)
     verdict = "bit-exact" if report["bit_exact"] else \
         f"NOT bit-exact ({report['mismatched_frames']} frames differ)"
+    if args.volume is not None or args.mute:
+        verdict += (f" at {report['volume_db']:+.2f} dB" +
+                    (", muted" if report["mute"] else "") + " (codec gain model)")
     print(f"pcsim play: {report['frames_out']} of {report['frames_in']} frames reached the "
           f"DAC, {verdict}, {report['underruns']} underruns; wrote {report['output']}",
           file=sys.stderr)
@@ -122,6 +126,16 @@ def _positive_int(text):
     return value
 
 
+def _decibels(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of dB: {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"not a finite number of dB: {text!r}")
+    return value
+
+
 def _miniports():
     from .player import MINIPORTS
     return MINIPORTS
@@ -156,6 +170,10 @@ def build_parser():
     pl.add_argument("input", metavar="IN.wav")
     pl.add_argument("--out", metavar="OUT.wav", help="what reached the DAC (default: "
                     "IN_out.wav beside the input)")
+    pl.add_argument("--volume", type=_decibels, metavar="DB",
+                    help="headphone volume in dB (-71.25 .. +24 in 0.75 dB steps; rounded to "
+                         "the nearest step)")
+    pl.add_argument("--mute", action="store_true", help="mute the headphone output")
     _stack_options(pl)
     pl.set_defaults(func=cmd_play)
 

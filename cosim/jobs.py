@@ -89,7 +89,9 @@ async def play_job(dut):
     system = AudioSystem(dut, wave_miniport=job.get("miniport", "wavert"))
     await system.start()
     report = await play_through_stack(system, pcm, job["channels"], job["bits"], job["rate"],
-                                      progress=_progress_writer(job.get("progress")))
+                                      progress=_progress_writer(job.get("progress")),
+                                      volume_db=job.get("volume_db"),
+                                      mute=job.get("mute", False))
     frames = report.pop("frames")
     Path(job["output"]).write_bytes(pack_frames(frames))
     Path(job["result"]).write_text(json.dumps(report, indent=2))

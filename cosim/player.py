@@ -7,6 +7,7 @@ outputs are written atomically only once the run has finished, so a failed run l
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import tempfile
@@ -112,11 +113,15 @@ def _check_miniport(miniport):
 
 
 def play(in_wav, out_wav=None, *, sim="verilator", miniport="wavert", waves=None,
-         report_path=None, quiet=False, pgo=False):
+         report_path=None, quiet=False, pgo=False, volume_db=None, mute=False):
     """Play ``in_wav`` through the driver stack; write what reached the DAC to ``out_wav``.
     Returns the report dict. Raises WavError/ValueError for bad input (before simulating).
-    ``pgo`` runs Verilator's profile-guided build (benchmarks)."""
+    ``volume_db``/``mute`` set the headphone output through the topology filter first (the
+    driver rounds to the codec's 0.75 dB steps and clamps to its range); ``pgo`` runs
+    Verilator's profile-guided build (benchmarks)."""
     _check_miniport(miniport)
+    if volume_db is not None and not math.isfinite(volume_db):
+        raise ValueError(f"--volume must be a finite number of dB, not {volume_db}")
     pcm = read_wav(in_wav)
     if pcm.frames == 0:
         raise WavError(f"{in_wav}: no audio frames")
@@ -129,7 +134,8 @@ def play(in_wav, out_wav=None, *, sim="verilator", miniport="wavert", waves=None
         pcm_file = Path(tmp) / "input.pcm"
         pcm_file.write_bytes(pcm.data)
         job = {"pcm": str(pcm_file), "channels": pcm.channels, "bits": pcm.bits,
-               "rate": pcm.rate, "output": str(Path(tmp) / "dac.raw"), "miniport": miniport}
+               "rate": pcm.rate, "output": str(Path(tmp) / "dac.raw"), "miniport": miniport,
+               "volume_db": volume_db, "mute": mute}
         report = _simulate("play_job", job, sim, tmp, waves, f"play {Path(in_wav).name}", pgo)
         frames = unpack_frames(Path(job["output"]).read_bytes())
     write_wav(out_wav, frames, pcm.channels, pcm.bits, pcm.rate)

@@ -16,17 +16,24 @@ from cocotb.triggers import Timer
 
 from miniports.adapter import WAVE_FILTER
 from miniports.wavestream import PIN_CAPTURE, PIN_RENDER
+from portdrv.client import MixerClient
+from portdrv.filter import NodeType
 from portdrv.formats import WaveFormat
 from portdrv.ksstate import KSSTATE
+from portdrv.properties import VOLUME_UNITS_PER_DB, AudioProperty
+from rtl.gain import AMP_0DB, GAIN_STEP_DB, amp_setting, apply_gain
 
 from .render_job import expected_dac_frames
 from .soc_env import FRAME_NS
 
 __all__ = ["play_through_stack", "record_through_stack", "wave_format", "tone_frames",
-           "frames_to_pcm"]
+           "frames_to_pcm", "set_output_volume"]
 
 #: how often the position is compared with the speaker and progress reported (ns)
 SAMPLE_NS = 2_000_000
+#: link frames a sample takes through the link and the codec in either direction, plus one:
+#: after a stream closes, what it had in flight is through before the next stream starts
+LINK_SETTLE_FRAMES = 3
 
 
 def wave_format(channels, bits, rate):
@@ -65,21 +72,42 @@ def _cycles(sim_ns, system):
     return int(sim_ns * hz / 10**9) if hz else 0
 
 
-async def _sample_positions(system, stream, block_align, state, progress, total_frames):
+async def _sample_positions(system, stream, block_align, state, progress, total_frames,
+                            heard_before):
     """Every SAMPLE_NS: compare the client's play position with the frames the speaker got,
     and report progress."""
     while True:
         await Timer(SAMPLE_NS, "ns")
         play, _ = await stream.get_position()
-        heard = len(system.speaker.frames)
+        heard = len(system.speaker.frames) - heard_before
         state["max_error"] = max(state["max_error"], abs(play // block_align - heard))
         if progress:
             progress(min(heard, total_frames), total_frames)
 
 
+async def set_output_volume(system, volume_db=None, mute=False):
+    """Set the headphone output's volume (dB) and mute through the topology filter, as a
+    mixer application does; returns the amplifier setting the codec then has."""
+    mixer = MixerClient(system.topology)
+    hp = mixer.pin_named("headphones")
+    level = 0
+    if volume_db is not None:
+        level = await mixer.set(AudioProperty.VOLUMELEVEL,
+                                int(round(volume_db * VOLUME_UNITS_PER_DB)),
+                                node=mixer.node_before_pin(NodeType.VOLUME, hp))
+    if mute:
+        await mixer.set(AudioProperty.MUTE, True, node=mixer.node_before_pin(NodeType.MUTE, hp))
+    step = int(GAIN_STEP_DB * VOLUME_UNITS_PER_DB)
+    return amp_setting(AMP_0DB + level // step, mute)
+
+
 async def play_through_stack(system, pcm, channels, bits, rate, *, buffer_ms=10,
-                             progress=None):
-    """Play interleaved PCM through the WaveRT render pin; report dict with ``frames``."""
+                             progress=None, volume_db=None, mute=False):
+    """Play interleaved PCM through the wave render pin; report dict with ``frames``.
+
+    With ``volume_db``/``mute`` the headphone amp is set first and the expected output is
+    the input through the codec's gain model (bit for bit)."""
+    setting = await set_output_volume(system, volume_db, mute)
     fmt = wave_format(channels, bits, rate)
     total = len(pcm) // fmt.block_align
     wall0, sim0 = time.perf_counter(), get_sim_time("ns")
@@ -88,19 +116,23 @@ async def play_through_stack(system, pcm, channels, bits, rate, *, buffer_ms=10,
     stream.write(pcm[:total * fmt.block_align])
     stream.end_of_stream()
     state = {"max_error": 0}
+    heard_before = len(system.speaker.frames)
     await stream.set_state(KSSTATE.RUN)
     sampler = system.scheduler.spawn(
-        _sample_positions(system, stream, fmt.block_align, state, progress, total))
+        _sample_positions(system, stream, fmt.block_align, state, progress, total,
+                          heard_before))
     await stream.wait_drained()
     await Timer(int(4 * FRAME_NS * 48000 / rate), "ns")   # the last frames cross the link
     sampler.cancel()
     pin = stream.pin
     xrun = await pin.stream.xrun()
     await stream.close()
+    await Timer(int(LINK_SETTLE_FRAMES * FRAME_NS), "ns")
     sim_ns = get_sim_time("ns") - sim0
-    heard = system.speaker.frames
-    frames = heard[:total]
+    frames = system.speaker.frames[heard_before:heard_before + total]
     want = expected_dac_frames(pcm[:total * fmt.block_align], channels, bits)
+    if setting != amp_setting(AMP_0DB):
+        want = [(apply_gain(left, setting), apply_gain(right, setting)) for left, right in want]
     return {
         "frames": frames,
         "frames_in": total,
@@ -117,6 +149,8 @@ async def play_through_stack(system, pcm, channels, bits, rate, *, buffer_ms=10,
         "sim_time_ns": int(sim_ns),
         "wall_s": time.perf_counter() - wall0,
         "cycles": _cycles(sim_ns, system),
+        "volume_db": (setting & 0x7F) * GAIN_STEP_DB - AMP_0DB * GAIN_STEP_DB,
+        "mute": bool(mute),
     }
 
 
@@ -139,6 +173,7 @@ async def record_through_stack(system, source, frames_wanted, channels, bits, ra
     pin = stream.pin
     xrun = await pin.stream.xrun()
     await stream.close()
+    await Timer(int(LINK_SETTLE_FRAMES * FRAME_NS), "ns")
     sim_ns = get_sim_time("ns") - sim0
     # the ADC starts when the stream runs: find where the captured audio begins in what the
     # microphone delivered, then compare all of it

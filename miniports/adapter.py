@@ -22,7 +22,7 @@ from portdrv.wavecyclic import PortWaveCyclic
 from portdrv.wavepci import PortWavePci
 from portdrv.wavert import PortWaveRT
 
-from .hda import HdaController
+from .hda import LINK_FRAME_RATE, HdaController
 from .topology import PIN_WAVE_CAPTURE, PIN_WAVE_RENDER, MiniportTopology
 from .wavecyclic import MiniportWaveCyclic
 from .wavepci import MiniportWavePci
@@ -30,6 +30,9 @@ from .wavert import MiniportWaveRT
 from .wavestream import PIN_CAPTURE_BRIDGE, PIN_RENDER_BRIDGE
 
 __all__ = ["Adapter", "WAVE_FILTER", "TOPOLOGY_FILTER", "WAVE_MINIPORTS"]
+
+#: two link frames: what the link and the codec take to deliver the last frame sent
+LINK_DRAIN_100NS = 2 * 10_000_000 // LINK_FRAME_RATE + 1
 
 #: the names the wave and topology filters are registered under
 WAVE_FILTER = "wave"
@@ -120,6 +123,10 @@ class Adapter:
         DEVICE_NOT_READY from the stream operations that follow)."""
         previous = self.power.state
         power = self.resources.power
+        if state == DevicePowerState.D3:
+            # the last frames sent still cross the link and the codec's pipeline: let them
+            # reach the DAC before the power goes
+            await self.resources.scheduler.sleep_100ns(LINK_DRAIN_100NS)
         if power is not None:
             await power.set_device_state(int(state))
         if state == DevicePowerState.D0 and previous == DevicePowerState.D3:

@@ -8,6 +8,10 @@ SIMULATORS = ["icarus", "verilator"]
 TESTS = [
     "graph_from_the_codec",
     "volume_rounds_to_steps_and_raises_events",
+    "volume_steps_across_the_range",
+    "mux_selects_the_capture_source",
+    "peak_meter_tracks_the_signal",
+    "jack_events_reach_the_client",
     "power_cycle_wavert",
     "power_cycle_wavecyclic",
     "power_cycle_wavepci",

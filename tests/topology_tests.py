@@ -2,13 +2,16 @@
 
 Run through tests/test_topology.py on Icarus and Verilator (Icarus with less audio)."""
 
+import math
 import random
 
 import cocotb
-from cocotb.triggers import Timer
+from cocotb.simtime import get_sim_time
+from cocotb.triggers import Timer, with_timeout
 
 from cosim.render_job import expected_dac_frames
 from cosim.soc_env import FRAME_NS
+from cosim.stack_audio import play_through_stack, record_through_stack
 from cosim.system import AudioSystem
 from miniports.adapter import TOPOLOGY_FILTER, WAVE_FILTER
 from miniports.hda import verb
@@ -23,6 +26,7 @@ from portdrv.properties import (AudioProperty, JackProperty, KsEvent, PropertyVe
                                 VOLUME_UNITS_PER_DB)
 from portdrv.status import NTSTATUS
 from portdrv.topology import path_from_pin, path_to_pin
+from rtl.gain import AMP_0DB, GAIN_STEP_DB, GAIN_TOLERANCE_DB, apply_gain
 
 SHORT = cocotb.SIM_NAME.lower().startswith("icarus") if cocotb.SIM_NAME else False
 STEREO16 = WaveFormat.pcm(2, 48000, 16)
@@ -49,6 +53,11 @@ class TB(AudioSystem):
 
     def headphone_node(self, node_type):
         return self.mixer.node_before_pin(node_type, self.mixer.pin_named("headphones"))
+
+    @staticmethod
+    def mic_frame(rng):
+        r = lambda: rng.randrange(-(1 << 23), 1 << 23)
+        return r(), r()
 
     async def amp(self, nid, output=True, index=0):
         """The codec's amp register (left, right) read with verb 0xB."""
@@ -146,7 +155,7 @@ async def power_cycle_while_playing(dut, miniport):
     before = await tb.amp(0x03)
     assert before == (0x80 | (0x5F - 40), 0x80 | 0x5F)
 
-    frames = size(6000, 1200)
+    frames = size(6000, 720)
     pcm = tb.rng.randbytes(frames * STEREO16.block_align)
     options = {"buffer_bytes": size(960, 240) * 4} if miniport == "wavert" else {}
     stream = await tb.client.open(WAVE_FILTER, PIN_RENDER, STEREO16, **options)
@@ -169,8 +178,12 @@ async def power_cycle_while_playing(dut, miniport):
     await stream.close()
     heard = tb.speaker.frames
     want = expected_dac_frames(pcm, 2, 16)
-    assert heard[:frames] == want, f"first difference at frame " \
-        f"{next(i for i, (a, b) in enumerate(zip(heard, want)) if a != b)}"
+    if heard[:frames] != want:
+        first = next((i for i, (a, b) in enumerate(zip(heard, want)) if a != b), len(want))
+        shift = next((k for k in range(-300, 300)
+                      if heard[first:first + 50] == want[first + k:first + k + 50]), None)
+        raise AssertionError(f"DAC output differs from frame {first} of {frames} (heard "
+                             f"{len(heard)}; continues {shift} frames later in the input)")
     assert all(f == (0, 0) for f in heard[frames:])
 
 
@@ -187,3 +200,154 @@ async def power_cycle_wavecyclic(dut):
 @cocotb.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 async def power_cycle_wavepci(dut):
     await power_cycle_while_playing(dut, "wavepci")
+
+
+def sine_pcm(frames, amplitude, hz=1000, rate=48000):
+    """16-bit stereo PCM of a sine (right channel a quarter period behind)."""
+    out = bytearray()
+    for n in range(frames):
+        for phase in (0, math.pi / 2):
+            v = int(round(amplitude * 32767 * math.sin(2 * math.pi * hz * n / rate - phase)))
+            out += v.to_bytes(2, "little", signed=True)
+    return bytes(out)
+
+
+def rms(values):
+    return math.sqrt(sum(v * v for v in values) / len(values))
+
+
+@cocotb.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+async def volume_steps_across_the_range(dut):
+    """KSPROPERTY_AUDIO_VOLUMELEVEL on the headphone node from -71.25 dB to +24 dB: the DAC
+    output equals the codec's gain model bit for bit and its RMS is the nominal gain within
+    the gain table's tolerance (plus the output's rounding); mute gives exact zeros."""
+    tb = TB(dut)
+    await tb.start()
+    frames = size(480, 96)
+    pcm = sine_pcm(frames, 0.06)        # +24 dB (x15.85) stays below full scale
+    reference = expected_dac_frames(pcm, 2, 16)
+    levels = list(range(0, 128, size(9, 42))) + [0x7F]
+    for index in levels:
+        asked = (index - AMP_0DB) * GAIN_STEP_DB
+        report = await play_through_stack(tb, pcm, 2, 16, 48000, volume_db=asked)
+        assert report["volume_db"] == asked
+        if not report["bit_exact"]:
+            want = [(apply_gain(l, index), apply_gain(r, index)) for l, r in reference]
+            heard = report["frames"]
+            bad = [i for i, (a, b) in enumerate(zip(heard, want)) if a != b]
+            raise AssertionError(f"{asked} dB: {len(bad)} frames differ from the gain model, "
+                                 f"first {bad[:5]}: {[heard[i] for i in bad[:3]]} vs "
+                                 f"{[want[i] for i in bad[:3]]}; {len(heard)} frames, "
+                                 f"underruns {report['underruns']}")
+        heard = report["frames"]
+        for side in (0, 1):
+            out = rms([f[side] for f in heard])
+            ref = rms([f[side] for f in reference])
+            measured = 20 * math.log10(out / ref)
+            allowance = GAIN_TOLERANCE_DB + 20 * math.log10(1 + 0.6 / out)
+            assert abs(measured - asked) <= allowance, (index, side, measured, asked)
+    report = await play_through_stack(tb, pcm, 2, 16, 48000, volume_db=0, mute=True)
+    assert report["bit_exact"] and all(f == (0, 0) for f in report["frames"])
+    await tb.mixer.set(AudioProperty.MUTE, False, node=tb.headphone_node(NodeType.MUTE))
+    report = await play_through_stack(tb, pcm, 2, 16, 48000, volume_db=0)
+    assert report["frames"] == reference              # 0 dB unmuted: bit-exact passthrough
+
+
+@cocotb.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+async def mux_selects_the_capture_source(dut):
+    """MUX_SOURCE picks the ADC input; each input has its own volume node, so what the
+    client records follows the input amp of the selected source."""
+    tb = TB(dut)
+    await tb.start()
+    d = tb.topology.descriptor
+    mux = path_to_pin(d, PIN_WAVE_CAPTURE)[0]
+    volume_of = {}
+    for c in d.connections:
+        if c.to_node == mux:
+            volume_of[c.to_pin] = next(n for n in path_to_pin(d, PIN_WAVE_CAPTURE)
+                                       if d.nodes[n].type == NodeType.VOLUME and
+                                       d.nodes[n].name.endswith(f"input {c.to_pin} volume"))
+    gains = {0: -12 * DB, 1: 6 * DB}
+    for source, level in gains.items():
+        await tb.mixer.set(AudioProperty.VOLUMELEVEL, level, node=volume_of[source])
+    changed = tb.mixer.enable_event(KsEvent.CONTROL_CHANGE, node=mux)
+    frames = size(480, 96)
+    mic = [(v // 4, -v // 4) for v, _ in
+           (tb.mic_frame(tb.rng) for _ in range(frames + 4800))]
+    for source in (1, 0):
+        assert await tb.mixer.set(AudioProperty.MUX_SOURCE, source, node=mux) == source
+        assert await tb.mixer.get(AudioProperty.MUX_SOURCE, node=mux) == source
+        setting = AMP_0DB + gains[source] // (3 * DB // 4)
+        source_frames = [(apply_gain(l, setting), apply_gain(r, setting)) for l, r in mic]
+        tb.mic.sampled.clear()
+        report = await record_through_stack(tb, mic, frames, 2, 16, 48000)
+        captured = report["pcm"]
+        want = bytearray()
+        for left, right in source_frames:
+            want += ((left >> 8) & 0xFFFF).to_bytes(2, "little")
+            want += ((right >> 8) & 0xFFFF).to_bytes(2, "little")
+        if captured not in bytes(want):
+            def pcm_of(setting):
+                out = bytearray()
+                for left, right in mic:
+                    for v in (apply_gain(left, setting), apply_gain(right, setting)):
+                        out += ((v >> 8) & 0xFFFF).to_bytes(2, "little")
+                return bytes(out)
+            found = [i for i in range(256) if captured[400:800] in pcm_of(i)]
+            good = next((k for k in range(0, len(captured), 4)
+                         if captured[k:] in pcm_of(setting)), None)
+            raise AssertionError(f"source {source}: capture is not the input through amp "
+                                 f"setting {setting:#x}; frames 100-200 match settings {found}; it matches from "
+                                 f"byte {good} of {len(captured)}: {captured[:good].hex()}")
+    assert changed.count == 2
+    assert (await tb.topology.property(AudioProperty.MUX_SOURCE, PropertyVerb.SET, node=mux,
+                                       value=5))[0] == NTSTATUS.INVALID_PARAMETER
+
+
+@cocotb.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+async def peak_meter_tracks_the_signal(dut):
+    """PEAKMETER after the mixer: the peak of what was played since the last read (both
+    channels from one hardware read), then 0 once read."""
+    tb = TB(dut)
+    await tb.start()
+    peak = tb.headphone_node(NodeType.PEAKMETER)
+    ranges = await tb.mixer.basic_support(AudioProperty.PEAKMETER, node=peak)
+    assert ranges[0].minimum == 0 and ranges[0].maximum == 0x7FFFFFFF
+    await tb.mixer.get(AudioProperty.PEAKMETER, node=peak, channel=0)   # clear
+    await tb.mixer.get(AudioProperty.PEAKMETER, node=peak, channel=1)
+    for amplitude in (0.5, 0.125):
+        pcm = sine_pcm(size(480, 96), amplitude)
+        frames = expected_dac_frames(pcm, 2, 16)
+        await play_through_stack(tb, pcm, 2, 16, 48000)
+        for side in (0, 1):
+            top = max(abs(f[side]) for f in frames)
+            value = await tb.mixer.get(AudioProperty.PEAKMETER, node=peak, channel=side)
+            assert value == (top >> 7) << 15, (amplitude, side, hex(value), hex(top))
+    assert await tb.mixer.get(AudioProperty.PEAKMETER, node=peak, channel=0) == 0
+
+
+@cocotb.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+async def jack_events_reach_the_client(dut):
+    """Plugging and unplugging the headphones raises KSEVENT_PINCAPS_JACKINFOCHANGE on the
+    headphone pin within a bounded time (unsolicited response -> CIS -> ISR -> DPC), and the
+    jack description follows the presence."""
+    tb = TB(dut)
+    await tb.start()
+    hp = tb.mixer.pin_named("headphones")
+    entry = tb.mixer.enable_event(KsEvent.JACK_INFO_CHANGE, pin=hp)
+    mic = tb.mixer.pin_named("microphone")
+    assert tb.topology.enable_event(KsEvent.JACK_INFO_CHANGE, pin=mic)[0] == NTSTATUS.NOT_FOUND
+    bound_ns = 50_000          # 50 us: link sync, a verb or two, ISR and DPC
+    for count, plugged in enumerate((1, 0, 1), start=1):
+        entry.event.clear()
+        dut.jack_sense.value = plugged
+        t0 = get_sim_time("ns")
+        await with_timeout(entry.event.wait(), bound_ns, "ns")
+        latency = get_sim_time("ns") - t0
+        assert entry.count == count
+        jack = await tb.mixer.get(JackProperty.DESCRIPTION, pin=hp)
+        assert jack.is_connected == bool(plugged)
+        dut._log.info("jack %s: event after %.1f us", "in" if plugged else "out",
+                      latency / 1000)
+    assert tb.adapter.controller.unsolicited_count == 3
+    assert await tb.regs.read("UNSOL") == 0
