@@ -1,5 +1,5 @@
 """The HDA-style controller: register bank, stream engines, DMA arbiter, link master,
-immediate command interface, interrupts, wall clock and controller reset (CRST)."""
+immediate command interface, MIDI UART, interrupts, wall clock and controller reset (CRST)."""
 
 from amaranth.hdl import Module, Signal, Cat, Const, ResetInserter
 from amaranth.lib import wiring, stream
@@ -11,7 +11,9 @@ from .axil_slave import AXI4LiteToCSR
 from .axi_arbiter import AXI4Arbiter
 from .csr_bank import RegisterBank
 from .i2s_link import LinkMaster
-from .regmap import REGMAP, NUM_STREAMS, OUTPUT_STREAMS, INPUT_STREAMS, stream_reg
+from .midi import MidiUart
+from .regmap import (REGMAP, NUM_STREAMS, OUTPUT_STREAMS, INPUT_STREAMS, midi_divisor,
+                     stream_reg)
 from .stream_dma import StreamEngine
 
 __all__ = ["Controller", "frame_clocks_for"]
@@ -37,11 +39,14 @@ class Controller(wiring.Component):
     The codec is reached through the serial link pins and the immediate-command streams
     ``codec_cmd``/``codec_resp``; ``codec_reset`` is high while CRST holds the link in reset.
     ``codec_unsol`` takes the codec's unsolicited responses into the queue the driver pops
-    through UNSOL (:data:`UNSOL_DEPTH` entries; a full queue holds the codec off)."""
+    through UNSOL (:data:`UNSOL_DEPTH` entries; a full queue holds the codec off).
+
+    ``midi_tx``/``midi_rx`` are the MIDI UART's serial pins (idle high)."""
 
     def __init__(self, clk_hz=12_288_000, fifo_depth=64):
         self.clk_hz = clk_hz
         self.frame_clocks = frame_clocks_for(clk_hz)
+        self.midi_divisor = midi_divisor(clk_hz)
         self.fifo_depth = fifo_depth
         super().__init__({
             "s_axil": In(AXI4LiteSignature(16)),
@@ -52,11 +57,15 @@ class Controller(wiring.Component):
             "codec_resp": In(stream.Signature(32)),
             "codec_unsol": In(stream.Signature(32)),
             "codec_reset": Out(1),
+            "midi_tx": Out(1, init=1), "midi_rx": In(1, init=1),
         })
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.bank = bank = RegisterBank(REGMAP, addr_width=14)
+        # MIDI_DIV's reset gives 31250 baud at this clock (the register map documents the
+        # reference clock's value)
+        m.submodules.bank = bank = RegisterBank(
+            REGMAP, addr_width=14, resets={("MIDI_DIV", "DIV"): self.midi_divisor})
         m.submodules.axil = axil = AXI4LiteToCSR(16)
         wiring.connect(m, wiring.flipped(self.s_axil), axil.axil)
         wiring.connect(m, axil.csr, bank.bus)
@@ -170,6 +179,13 @@ class Controller(wiring.Component):
         with m.If(unsol.r_rdy):
             m.d.comb += unsol_reg.RESP.r_data.eq(unsol.r_data)
 
+        # ---- MIDI UART and timestamped queue (held in reset while CRST is 0) ------------------
+        midi = MidiUart()
+        m.submodules.midi = ResetInserter(in_reset)(midi)
+        self._wire_midi_registers(m, r, midi)
+        m.d.comb += [midi.wallclk.eq(wallclk), self.midi_tx.eq(midi.tx),
+                     midi.rx.eq(self.midi_rx)]
+
         # ---- interrupts ----------------------------------------------------------------------------
         intctl, intsts = r("INTCTL"), r("INTSTS")
         pending = []
@@ -181,7 +197,7 @@ class Controller(wiring.Component):
                                | (sts.LVBCI.data & ctl.LVBIE.data))
             m.d.comb += getattr(intsts, f"SIS{n}").r_data.eq(sis)
             pending.append(sis & getattr(intctl, f"SIE{n}").data)
-        mis = Const(0)                  # MIDI arrives in a later block
+        mis = midi.irq                  # level: a received byte is waiting
         cis = unsol.r_rdy               # level: set while any unsolicited response remains
         m.d.comb += [intsts.MIS.r_data.eq(mis), intsts.CIS.r_data.eq(cis)]
         gis = Signal()
@@ -190,6 +206,24 @@ class Controller(wiring.Component):
                      intsts.GIS.r_data.eq(gis)]
         m.d.sync += self.irq.eq(gis & intctl.GIE.data)
         return m
+
+    @staticmethod
+    def _wire_midi_registers(m, r, midi):
+        data, stat, err = r("MIDI_DATA"), r("MIDI_STAT"), r("MIDI_ERR")
+        mq = r("MQ_DATA").DATA
+        m.d.comb += [
+            midi.data_w_stb.eq(data.DATA.w_stb), midi.data_w_data.eq(data.DATA.w_data),
+            midi.data_r_stb.eq(data.r_stb), data.DATA.r_data.eq(midi.data_r_data),
+            # MIDI_STAT is written as one command byte and read as status bits
+            midi.cmd_w_stb.eq(stat.w_stb),
+            midi.cmd_w_data.eq(Cat(stat.CMD.w_data, stat.DRR.w_data, stat.DSR.w_data)),
+            stat.CMD.r_data.eq(0), stat.DRR.r_data.eq(midi.drr), stat.DSR.r_data.eq(midi.dsr),
+            midi.div.eq(r("MIDI_DIV").DIV.data),
+            err.FRAMING.r_data.eq(midi.framing_errors), err.OVERRUN.r_data.eq(midi.overruns),
+            midi.mq_time.eq(r("MQ_TIME").TIME.data),
+            midi.mq_w_stb.eq(mq.w_stb), midi.mq_w_data.eq(mq.w_data), mq.r_data.eq(0),
+            r("MQ_FREE").FREE.r_data.eq(midi.mq_free),
+        ]
 
     @staticmethod
     def _wire_stream_registers(m, r, n, eng):

@@ -38,18 +38,19 @@ class CSRBusSignature(wiring.Signature):
         })
 
 
-def _field_signature(f):
+def _field_signature(f, reset):
     if f.access == "R":
         return wiring.Signature({"r_data": In(f.width)})
     if f.access == "RW":
-        return wiring.Signature({"data": Out(f.width, init=f.reset)})
+        return wiring.Signature({"data": Out(f.width, init=reset)})
     if f.access == "RW1C":
-        return wiring.Signature({"data": Out(f.width, init=f.reset), "set": In(f.width)})
+        return wiring.Signature({"data": Out(f.width, init=reset), "set": In(f.width)})
     return wiring.Signature({"r_data": In(f.width), "w_data": Out(f.width), "w_stb": Out(1)})
 
 
-def _register_signature(reg):
-    members = {f.name: Out(_field_signature(f)) for f in reg.fields}
+def _register_signature(reg, resets):
+    members = {f.name: Out(_field_signature(f, resets.get((reg.name, f.name), f.reset)))
+               for f in reg.fields}
     members["w_stb"] = Out(1)
     members["r_stb"] = Out(1)
     return wiring.Signature(members)
@@ -59,18 +60,42 @@ class RegisterBank(wiring.Component):
     """All registers of ``regmap`` behind one :class:`CSRBusSignature` target port.
 
     ``clear`` has one bit per register group (``groups``): while a bit is high, the storage of
-    that group's fields returns to its reset value (CRST and SRST)."""
+    that group's fields returns to its reset value (CRST and SRST).
 
-    def __init__(self, regmap=REGMAP, addr_width=14):
+    ``resets`` overrides the reset value of stored (RW, RW1C) fields whose default depends on
+    an elaboration parameter, as ``{(register, field): value}`` (MIDI_DIV from the clock)."""
+
+    def __init__(self, regmap=REGMAP, addr_width=14, resets=None):
         self.regmap = regmap
         self.groups = tuple(dict.fromkeys(r.group for r in regmap))
         self._regs = [r for r in regmap if r.alias_of is None]
+        try:
+            self.resets = self._check_resets(regmap, dict(resets or {}))
+        except (KeyError, ValueError):
+            self._MustUse__silence = True   # no "created but never used" warning
+            raise
         super().__init__({
             "bus": In(CSRBusSignature(addr_width)),
             "clear": In(len(self.groups)),
-            "fields": Out(wiring.Signature({r.name: Out(_register_signature(r))
+            "fields": Out(wiring.Signature({r.name: Out(_register_signature(r, self.resets))
                                             for r in self._regs})),
         })
+
+    @staticmethod
+    def _check_resets(regmap, resets):
+        for (name, field), value in resets.items():
+            f = regmap[name].field(field)
+            if f.access not in ("RW", "RW1C"):
+                raise ValueError(f"reset override of {name}.{field}: a {f.access} field has "
+                                 f"no storage in the bank")
+            if not isinstance(value, int) or not 0 <= value < (1 << f.width):
+                raise ValueError(f"reset override {value!r} of {name}.{field} does not fit "
+                                 f"{f.width} bits")
+        return resets
+
+    def reset_value(self, reg, f):
+        """Reset value of field ``f`` of register ``reg`` in this bank (after overrides)."""
+        return self.resets.get((reg.name, f.name), f.reset)
 
     def reg(self, name):
         """The port bundle of register ``name``."""
@@ -108,7 +133,7 @@ class RegisterBank(wiring.Component):
                 if f.access in ("RW", "RW1C"):
                     # last assignment wins: reset beats a write in the same cycle
                     with m.If(cleared):
-                        m.d.sync += fp.data.eq(f.reset)
+                        m.d.sync += fp.data.eq(self.reset_value(reg, f))
                     parts.append((f, fp.data))
                 else:
                     parts.append((f, fp.r_data))

@@ -19,7 +19,8 @@ import json
 
 __all__ = ["Field", "Register", "RegisterMap", "REGMAP", "NUM_STREAMS", "INPUT_STREAMS",
            "OUTPUT_STREAMS", "stream_reg", "ACCESS_TYPES", "POSITION_PAGE", "format_supported",
-           "frame_bytes"]
+           "frame_bytes", "MIDI_BAUD", "MIDI_DIV_MIN", "REFERENCE_CLK_HZ", "midi_divisor",
+           "MPU_RESET", "MPU_UART_MODE", "MPU_ACK", "MIDI_QUEUE_DEPTH"]
 
 ACCESS_TYPES = ("R", "RW", "RW1C", "RWA")
 
@@ -34,6 +35,27 @@ VENDOR_STREAM_BASE = 0x1000
 VENDOR_STREAM_STRIDE = 0x10
 #: Base of the position page: aliases of WALLCLK and the LPIBs that WaveRT maps to clients.
 POSITION_PAGE = 0x2000
+
+#: The clock the register reference documents (reset values that depend on the clock, such as
+#: MIDI_DIV's, are given for it; the hardware computes its own from the elaborated clock).
+REFERENCE_CLK_HZ = 12_288_000
+#: MIDI serial rate; MIDI_DIV resets to :func:`midi_divisor` of the controller clock.
+MIDI_BAUD = 31250
+#: MIDI_DIV values below this act as this (the receiver needs a few clocks per bit).
+MIDI_DIV_MIN = 8
+#: MPU-401 commands (written to MIDI_STAT) and the acknowledge read from MIDI_DATA.
+MPU_RESET, MPU_UART_MODE, MPU_ACK = 0xFF, 0x3F, 0xFE
+#: Slots of the timestamped MIDI output queue (MQ_FREE after reset).
+MIDI_QUEUE_DEPTH = 64
+
+
+def midi_divisor(clk_hz, baud=MIDI_BAUD):
+    """Clocks per MIDI bit for ``baud`` at ``clk_hz``: MIDI_DIV's reset value at that clock."""
+    div = round(clk_hz / baud)
+    if not MIDI_DIV_MIN <= div < (1 << 16):
+        raise ValueError(f"clock {clk_hz} Hz gives a MIDI divisor of {div} clocks per bit at "
+                         f"{baud} baud; it must be {MIDI_DIV_MIN}..65535")
+    return div
 
 
 @dataclass(frozen=True)
@@ -73,7 +95,8 @@ class Field:
 
 @dataclass(frozen=True)
 class Register:
-    """A register of ``size`` bytes at byte ``offset``; ``group`` is ``"global"`` or ``"sdN"``.
+    """A register of ``size`` bytes at byte ``offset``; ``group`` is ``"global"``, ``"sdN"``
+    or ``"midi"`` (the groups a controller reset or a stream reset returns to defaults).
 
     ``alias_of`` names another register whose value this one mirrors (read-only)."""
     name: str
@@ -314,6 +337,49 @@ def _stream_registers(n):
     ]
 
 
+def _midi_registers():
+    """MPU-401 UART and the timestamped output queue (see rtl/midi.py for the behaviour)."""
+    r = lambda name, off, size, fields, doc="": Register(name, off, size, tuple(fields), "midi",
+                                                         doc)
+    return [
+        r("MIDI_DATA", 0x1100, 1, [
+            _f("DATA", 0, 8, "RWA", 0, "MPU-401 data port. Write: queue a byte to send (UART "
+                                      "mode only; dropped while DRR=1). Read: the 0xFE "
+                                      "acknowledge if one is pending, else pop the oldest "
+                                      "received byte; 0 when DSR=1")]),
+        # The MPU-401 status/command port: one byte, written as a command and read as status.
+        # Each field is a write action so both directions keep their meaning.
+        r("MIDI_STAT", 0x1104, 1, [
+            _f("CMD", 0, 6, "RWA", 0, "write: bits 5:0 of the MPU-401 command byte (0xFF reset: "
+                                     "flush FIFOs and queue, leave UART mode; 0x3F enter UART "
+                                     "mode; both answer 0xFE in MIDI_DATA); reads 0"),
+            _f("DRR", 6, 1, "RWA", 0, "read: 1 = the transmit FIFO is full (cannot accept a "
+                                     "byte); write: command bit 6"),
+            _f("DSR", 7, 1, "RWA", 1, "read: 1 = nothing to read in MIDI_DATA; write: command "
+                                     "bit 7")]),
+        r("MIDI_DIV", 0x1108, 2, [
+            _f("DIV", 0, 16, "RW", midi_divisor(REFERENCE_CLK_HZ),
+               f"clocks per MIDI bit, for both directions (values below {MIDI_DIV_MIN} act as "
+               f"{MIDI_DIV_MIN}); resets to round(clock / {MIDI_BAUD}), "
+               f"{midi_divisor(REFERENCE_CLK_HZ)} at {REFERENCE_CLK_HZ / 1e6:g} MHz")]),
+        r("MIDI_ERR", 0x110C, 4, [
+            _f("FRAMING", 0, 16, "R", 0, "received bytes dropped for a stop bit of 0 "
+                                        "(saturates at 0xFFFF)"),
+            _f("OVERRUN", 16, 16, "R", 0, "received bytes dropped because the receive FIFO "
+                                         "was full (saturates at 0xFFFF)")]),
+        r("MQ_TIME", 0x1110, 4, [
+            _f("TIME", 0, 32, "RW", 0, "WALLCLK time at which the bytes written to MQ_DATA "
+                                      "from now on leave")]),
+        r("MQ_DATA", 0x1114, 1, [
+            _f("DATA", 0, 8, "RWA", 0, "write: queue (byte, MQ_TIME); it starts on midi_tx "
+                                      "once WALLCLK >= MQ_TIME (signed 32-bit difference), "
+                                      "after every byte queued before it. Dropped when "
+                                      "MQ_FREE=0 or outside UART mode; reads 0")]),
+        r("MQ_FREE", 0x1118, 2, [
+            _f("FREE", 0, 16, "R", MIDI_QUEUE_DEPTH, "free slots in the timestamped queue")]),
+    ]
+
+
 def _alias_registers():
     regs = [Register("WALLCLK_A", POSITION_PAGE + 0x30, 4, alias_of="WALLCLK",
                      doc="position-page alias of WALLCLK")]
@@ -328,6 +394,7 @@ def _build():
     regs = _global_registers()
     for n in range(NUM_STREAMS):
         regs += _stream_registers(n)
+    regs += _midi_registers()
     regs += _alias_registers()
     return RegisterMap(sorted(regs, key=lambda r: r.offset))
 

@@ -19,7 +19,8 @@ def flat_members(prefix, interface):
 
 
 class _FlatTop(wiring.Component):
-    """A component whose AXI buses are exposed as flat, prefixed ports."""
+    """A component whose AXI buses are exposed as flat, prefixed ports, with the controller's
+    interrupt and MIDI pins."""
 
     def _bind(self, m, controller):
         for prefix in ("s_axil", "m_axi"):
@@ -30,13 +31,14 @@ class _FlatTop(wiring.Component):
                     m.d.comb += flat.eq(port)
                 else:
                     m.d.comb += port.eq(flat)
-        m.d.comb += self.irq.eq(controller.irq)
+        m.d.comb += [self.irq.eq(controller.irq), self.midi_tx.eq(controller.midi_tx),
+                     controller.midi_rx.eq(self.midi_rx)]
 
 
-def _bus_ports(controller):
+def _common_ports(controller):
     return {**flat_members("s_axil", controller.s_axil),
             **flat_members("m_axi", controller.m_axi),
-            "irq": Out(1)}
+            "irq": Out(1), "midi_tx": Out(1, init=1), "midi_rx": In(1, init=1)}
 
 
 class AudioSoC(_FlatTop):
@@ -46,11 +48,10 @@ class AudioSoC(_FlatTop):
         self.clk_hz = clk_hz
         self.controller = Controller(clk_hz)
         super().__init__({
-            **_bus_ports(self.controller),
+            **_common_ports(self.controller),
             "dac_l": Out(24), "dac_r": Out(24), "dac_valid": Out(1),
             "adc_l": In(24), "adc_r": In(24), "adc_strobe": Out(1),
             "jack_sense": In(1),
-            "midi_tx": Out(1, init=1), "midi_rx": In(1, init=1),
         })
 
     def elaborate(self, platform):
@@ -70,7 +71,6 @@ class AudioSoC(_FlatTop):
             codec.adc_l.eq(self.adc_l), codec.adc_r.eq(self.adc_r),
             self.adc_strobe.eq(codec.adc_strobe),
             codec.jack_sense.eq(self.jack_sense),
-            self.midi_tx.eq(1),         # the MIDI UART is a later block: the line idles high
         ]
         return m
 
@@ -83,7 +83,7 @@ class ControllerTop(_FlatTop):
         self.clk_hz = clk_hz
         self.controller = Controller(clk_hz)
         super().__init__({
-            **_bus_ports(self.controller),
+            **_common_ports(self.controller),
             "i2s_bclk": Out(1), "i2s_lrclk": Out(1), "i2s_dout": Out(1), "i2s_din": In(1),
             "codec_cmd_data": Out(32), "codec_cmd_valid": Out(1), "codec_cmd_ready": In(1),
             "codec_resp_data": In(32), "codec_resp_valid": In(1), "codec_resp_ready": Out(1),
