@@ -90,6 +90,17 @@ def cmd_record(args):
     return 0 if report["bit_exact"] else 1
 
 
+def cmd_midi_play(args):
+    from .midi_player import midi_play
+    report = _stack_run(midi_play, args.input, dmus=args.dmus, sim=args.sim,
+                        seconds=args.seconds, report_path=args.report, quiet=args.quiet)
+    verdict = "intact and in order" if report["intact"] else "NOT intact"
+    print(f"pcsim midi play: {report['messages_on_wire']} of {report['messages_played']} "
+          f"messages on the wire through the {report['port']} port, {verdict}; max timing "
+          f"error {report['max_timing_error_us']:.1f} us", file=sys.stderr)
+    return 0 if report["intact"] else 1
+
+
 def cmd_mixer(args):
     import json
     from .build import SimulationFailed
@@ -185,6 +196,20 @@ def build_parser():
     src.add_argument("--tone", type=float, metavar="HZ", help="feed the microphone a sine")
     _stack_options(rc)
     rc.set_defaults(func=cmd_record)
+
+    md = sub.add_parser("midi", help="MIDI through the MIDI or DMus port")
+    msub = md.add_subparsers(dest="midi_command", required=True, metavar="ACTION")
+    mp = msub.add_parser("play", help="play a standard MIDI file (type 0 or 1) to the wire")
+    mp.add_argument("input", metavar="FILE.mid")
+    mp.add_argument("--dmus", action="store_true",
+                    help="through the DMus port and the hardware's timestamped queue "
+                         "(default: the MIDI port, timed by the application)")
+    mp.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
+    mp.add_argument("--seconds", type=float, metavar="S",
+                    help="play only the first S seconds of the file")
+    mp.add_argument("--report", metavar="R.json", help="write the JSON report here")
+    mp.add_argument("-q", "--quiet", action="store_true", help="do not print the report")
+    mp.set_defaults(func=cmd_midi_play)
 
     mx = sub.add_parser("mixer", help="print the topology (nodes, connections, values)")
     mx.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")

@@ -128,6 +128,56 @@ async def mixer_job(dut):
     Path(job["result"]).write_text(json.dumps(snapshot, indent=2))
 
 
+@cocotb.test()
+async def midi_play_job(dut):
+    """Play the job's MIDI messages through the MIDI or DMus port (``pcsim midi play``)."""
+    import time
+    from cocotb.simtime import get_sim_time
+    from cocotb.triggers import Timer
+    from miniports.adapter import MIDI_FILTER
+    from miniports.midi import MIDI_PIN_RENDER
+    from portdrv.dmus import DMusClient
+    from portdrv.ksstate import KSSTATE
+    from portdrv.midi import MidiClient
+    from .midi_player import timing_report
+    from .system import AudioSystem
+    job = _job()
+    wall0 = time.perf_counter()
+    sent = [(t, bytes.fromhex(h)) for t, h in job["messages"]]
+    system = AudioSystem(dut, midi_miniport="dmus" if job["dmus"] else "midi")
+    await system.start()
+    device = system.midi_device
+    client = (DMusClient if job["dmus"] else MidiClient)(system.registry)
+    stream = await client.open(MIDI_FILTER, MIDI_PIN_RENDER)
+    await stream.set_state(KSSTATE.RUN)
+    start_ns = get_sim_time("ns") + job["lead_us"] * 1000
+    progress = _progress_writer(job.get("progress"))
+    if job["dmus"]:
+        for time_us, data in sent:
+            stream.send(start_ns // 100 + time_us * 10, data)
+    else:
+        async def application():
+            for time_us, data in sent:
+                wait_ns = start_ns + time_us * 1000 - get_sim_time("ns")
+                if wait_ns > 0:
+                    await Timer(int(wait_ns), "ns")
+                await stream.submit(data)
+        cocotb.start_soon(application())
+    end_ns = start_ns + sent[-1][0] * 1000
+    deadline = end_ns + 1_000_000_000            # a second for the last bytes to go out
+    while len(device.messages) < len(sent) and get_sim_time("ns") < deadline:
+        await Timer(10_000_000, "ns")
+        if progress:
+            progress(len(device.messages), len(sent))
+    await stream.close()
+    report = timing_report(sent, device.messages, start_ns, device.framing_errors)
+    report["bytes_on_wire"] = len(device.received)
+    sim_ns = get_sim_time("ns")
+    report.update(sim_time_ns=int(sim_ns), wall_s=time.perf_counter() - wall0,
+                  interrupts=system.adapter.interrupt_sync.interrupts)
+    Path(job["result"]).write_text(json.dumps(report, indent=2))
+
+
 def run_sim_job(testcase, job, sim, workdir, *, clk_hz=12_288_000, waves=None,
                   on_progress=None, pgo=False):
     """Run the cocotb job ``testcase`` (``render_job``, ``play_job``, ``record_job``) with parameters

@@ -275,7 +275,11 @@ def read_smf(path) -> MidiFile:
     """Read and parse the file at ``path``; its problems are ValueErrors naming the file."""
     path = Path(path)
     try:
-        return parse_smf(path.read_bytes())
+        data = path.read_bytes()
+    except OSError as err:
+        raise ValueError(f"{path}: cannot read it ({err.strerror or err})") from None
+    try:
+        return parse_smf(data)
     except ValueError as err:
         raise ValueError(f"{path.name}: {err}") from None
 
