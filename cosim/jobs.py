@@ -129,8 +129,8 @@ async def mixer_job(dut):
 
 
 @cocotb.test()
-async def midi_play_job(dut):
-    """Play the job's MIDI messages through the MIDI or DMus port (``pcsim midi play``)."""
+async def midi_job(dut):
+    """Play the job's MIDI messages through the MIDI or DMus port (``pcsim midi play``); not named *play_job: cocotb selects tests by regular expression."""
     import time
     from cocotb.simtime import get_sim_time
     from cocotb.triggers import Timer

@@ -50,7 +50,7 @@ def midi_play(path, *, dmus=False, sim="verilator", seconds=None, report_path=No
     bar = ProgressBar(f"midi play {Path(path).name}")
     try:
         with tempfile.TemporaryDirectory(prefix="pcsim-midi-") as tmp:
-            result = run_sim_job("midi_play_job", job, sim, Path(tmp) / "job",
+            result = run_sim_job("midi_job", job, sim, Path(tmp) / "job",
                                  on_progress=bar)
     finally:
         bar.close()

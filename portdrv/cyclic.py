@@ -19,6 +19,11 @@ from .status import NTSTATUS, nt_success
 __all__ = ["CyclicBufferPin"]
 
 
+#: buffers at least this many hardware FIFOs long keep fetched, unplayed audio (see
+#: :meth:`CyclicBufferPin._transfer_render`)
+KEEP_FETCHED_FIFOS = 4
+
+
 class CyclicBufferPin(Pin):
     """A pin whose hardware loops over a cyclic buffer: KSSTATE stepping through the miniport
     stream, client packets, linear positions and the transfer engine.
@@ -214,6 +219,10 @@ class CyclicBufferPin(Pin):
         self._play = self._dma = resume
         self._last_update = None
 
+    def _fifo_bytes(self):
+        """How much the hardware fetches ahead of the link (render); 0 if unknown."""
+        return 0
+
     def _fetch_lead(self):
         """Bytes the DMA is taken to be ahead of (render, > 0) or behind (capture, < 0) the
         play position when the hardware reports only that."""
@@ -232,9 +241,12 @@ class CyclicBufferPin(Pin):
             if self._data_end is None or self._done < self._data_end:
                 self.glitches += 1
             self._done = -(-self._dma // align) * align
-        # what has crossed the link is free to overwrite one lap later; what the DMA has
-        # only fetched is kept, so a device that loses its FIFO (D3) can fetch it again
-        limit = self._play + size
+        # What the DMA fetched is free to overwrite one lap later. With room to spare (a
+        # buffer of at least KEEP_FETCHED_FIFOS FIFOs) only what crossed the link is: what sits
+        # in the FIFO stays in the buffer too, so a device that loses its FIFO (D3) fetches it
+        # again and no client data is lost.
+        base = self._play if size >= KEEP_FETCHED_FIFOS * self._fifo_bytes() else self._dma
+        limit = base + size
         n = (limit - self._done) // align * align
         data = self._packets.take(n)
         if data:

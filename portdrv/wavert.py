@@ -222,6 +222,9 @@ class WaveRTPin(CyclicBufferPin):
     def get_hw_latency(self) -> HwLatency:
         return self.stream.get_hw_latency()
 
+    def _fifo_bytes(self):
+        return self.stream.get_hw_latency().fifo_size
+
     def position_register(self):
         """``(status, RegisterMapping)`` of the stream's position register."""
         return self._map(self.stream.get_position_register())

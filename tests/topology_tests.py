@@ -157,7 +157,8 @@ async def power_cycle_while_playing(dut, miniport):
 
     frames = size(6000, 720)
     pcm = tb.rng.randbytes(frames * STEREO16.block_align)
-    options = {"buffer_bytes": size(960, 240) * 4} if miniport == "wavert" else {}
+    # at least four FIFOs (256 frames), so the port keeps what the FIFO held
+    options = {"buffer_bytes": size(960, 256) * 4} if miniport == "wavert" else {}
     stream = await tb.client.open(WAVE_FILTER, PIN_RENDER, STEREO16, **options)
     stream.write(pcm)
     stream.end_of_stream()
