@@ -3,8 +3,9 @@
 :class:`Adapter` resets the controller, finds codec 0 through STATESTS and parameter verbs,
 connects the shared interrupt (one :class:`portdrv.interrupt_sync.InterruptSync` whose ISR is
 the controller's), creates and registers the wave filter (a WaveRT, WaveCyclic or WavePci port
-bound to this device's miniport of that type) and the topology filter in the subdevice
-registry, and wires the wave filter's bridge pins to the topology filter's.
+bound to this device's miniport of that type), the topology filter and the MIDI filter (the
+MPU-401 UART behind a MIDI port or a DMus port) in the subdevice registry, and wires the wave
+filter's bridge pins to the topology filter's.
 
 It is also IAdapterPowerManagement: in D3 the device loses power (the HAL's DevicePower); on
 the way back to D0 the adapter resets the controller and restores its interrupt enables and
@@ -14,7 +15,9 @@ calls them in the PortCls order).
 
 from __future__ import annotations
 
+from portdrv.dmus import PortDMus
 from portdrv.interrupt_sync import InterruptSync, InterruptSyncMode
+from portdrv.midi import PortMidi
 from portdrv.power import DevicePowerState, PowerManager
 from portdrv.status import NTSTATUS, nt_success
 from portdrv.topology import PortTopology
@@ -22,39 +25,52 @@ from portdrv.wavecyclic import PortWaveCyclic
 from portdrv.wavepci import PortWavePci
 from portdrv.wavert import PortWaveRT
 
+from .dmus import MiniportDMusUart
 from .hda import LINK_FRAME_RATE, HdaController
+from .midi import MiniportMidiUart
 from .topology import PIN_WAVE_CAPTURE, PIN_WAVE_RENDER, MiniportTopology
 from .wavecyclic import MiniportWaveCyclic
 from .wavepci import MiniportWavePci
 from .wavert import MiniportWaveRT
 from .wavestream import PIN_CAPTURE_BRIDGE, PIN_RENDER_BRIDGE
 
-__all__ = ["Adapter", "WAVE_FILTER", "TOPOLOGY_FILTER", "WAVE_MINIPORTS"]
+__all__ = ["Adapter", "WAVE_FILTER", "TOPOLOGY_FILTER", "MIDI_FILTER", "WAVE_MINIPORTS",
+           "MIDI_MINIPORTS"]
 
 #: two link frames: what the link and the codec take to deliver the last frame sent
 LINK_DRAIN_100NS = 2 * 10_000_000 // LINK_FRAME_RATE + 1
 
-#: the names the wave and topology filters are registered under
+#: the names the wave, topology and MIDI filters are registered under
 WAVE_FILTER = "wave"
 TOPOLOGY_FILTER = "topology"
+MIDI_FILTER = "midi"
 #: the wave port/miniport pairs the adapter can install, by name
 WAVE_MINIPORTS = {
     "wavert": (PortWaveRT, MiniportWaveRT),
     "wavecyclic": (PortWaveCyclic, MiniportWaveCyclic),
     "wavepci": (PortWavePci, MiniportWavePci),
 }
+#: the MIDI port/miniport pairs the adapter can install, by name
+MIDI_MINIPORTS = {
+    "midi": (PortMidi, MiniportMidiUart),
+    "dmus": (PortDMus, MiniportDMusUart),
+}
 
 
 class Adapter:
     """One device: its resources, controller object, interrupt and filters.
 
-    ``wave_miniport`` picks the wave filter's port/miniport pair (:data:`WAVE_MINIPORTS`)."""
+    ``wave_miniport`` picks the wave filter's port/miniport pair (:data:`WAVE_MINIPORTS`),
+    ``midi_miniport`` the MIDI filter's (:data:`MIDI_MINIPORTS`)."""
 
-    def __init__(self, resources, registry, wave_miniport="wavert"):
-        if wave_miniport not in WAVE_MINIPORTS:
-            raise ValueError(f"unknown wave miniport {wave_miniport!r} (choose "
-                             f"{', '.join(WAVE_MINIPORTS)})")
+    def __init__(self, resources, registry, wave_miniport="wavert", midi_miniport="midi"):
+        for kind, choices, what in ((wave_miniport, WAVE_MINIPORTS, "wave"),
+                                    (midi_miniport, MIDI_MINIPORTS, "MIDI")):
+            if kind not in choices:
+                raise ValueError(f"unknown {what} miniport {kind!r} (choose "
+                                 f"{', '.join(choices)})")
         self.wave_kind = wave_miniport
+        self.midi_kind = midi_miniport
         self.resources = resources
         self.registry = registry
         self.controller = HdaController(resources)
@@ -63,6 +79,8 @@ class Adapter:
         self.wave_miniport = None
         self.topology_port = None
         self.topology_miniport = None
+        self.midi_port = None
+        self.midi_miniport = None
         self.power = PowerManager(self, registry)
         self.resume_status = NTSTATUS.SUCCESS
         self.started = False
@@ -80,14 +98,19 @@ class Adapter:
         if not nt_success(status):
             return status
         self.interrupt_sync = sync
+        self.controller.set_interrupt_sync(sync)
         port_class, miniport_class = WAVE_MINIPORTS[self.wave_kind]
         self.wave_port, self.wave_miniport = port_class(), miniport_class(self.controller)
         self.topology_port = PortTopology()
         self.topology_miniport = MiniportTopology(self.controller)
+        port_class, miniport_class = MIDI_MINIPORTS[self.midi_kind]
+        self.midi_port, self.midi_miniport = port_class(), miniport_class(self.controller)
         status = await self._install(WAVE_FILTER, self.wave_port, self.wave_miniport)
         if nt_success(status):
             status = await self._install(TOPOLOGY_FILTER, self.topology_port,
                                          self.topology_miniport)
+        if nt_success(status):
+            status = await self._install(MIDI_FILTER, self.midi_port, self.midi_miniport)
         if nt_success(status):
             status = self.registry.register_physical_connection(
                 WAVE_FILTER, PIN_RENDER_BRIDGE, TOPOLOGY_FILTER, PIN_WAVE_RENDER)
@@ -97,6 +120,7 @@ class Adapter:
         if not nt_success(status):
             sync.disconnect()
             self.interrupt_sync = None
+            self.controller.set_interrupt_sync(None)
             return status
         self.started = True
         return NTSTATUS.SUCCESS

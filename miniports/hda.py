@@ -2,7 +2,9 @@
 
 - :class:`HdaController`: the controller's global registers: reset handshake, immediate
   command interface, codec discovery, DMA position buffer, interrupt enables and the ISR that
-  acknowledges stream interrupts and hands their status to the stream that owns them.
+  acknowledges stream interrupts and hands their status to the stream that owns them, drains
+  codec unsolicited responses and calls the MIDI UART's handler while MIS is set
+  (:mod:`miniports.mpu401` is the UART's driver object).
 - :class:`HdaStreamEngine`: one stream DMA engine (SDn): stream reset, BDL/CBL/LVI/FMT
   programming, RUN/stop, positions and error counters.
 - :class:`Bdl`: a buffer descriptor list in contiguous memory.
@@ -255,8 +257,12 @@ class HdaController:
         self.interrupt_counts = {n: 0 for n in self.streams}
         self.unsolicited_count = 0
         self._unsolicited_handler = None
+        self._midi_handler = None
+        self.midi_interrupts = 0
         #: what the driver last wrote to INTCTL (the context restored after D3)
         self._intctl = {}
+        #: the adapter's InterruptSync once the interrupt is connected (see :meth:`synchronized`)
+        self.interrupt_sync = None
 
     # ---- bring-up ---------------------------------------------------------------------------
 
@@ -356,11 +362,34 @@ class HdaController:
         self._intctl["CIE"] = int(enable)
         await self._write_intctl()
 
+    def set_midi_handler(self, handler):
+        """``async handler()`` runs from the ISR while INTSTS.MIS is set (with MIE): it must
+        read the MIDI data port until DSR reads 1, which is what drops MIS."""
+        self._midi_handler = handler
+
+    async def enable_midi_interrupt(self, enable):
+        """MIE: interrupt while the MIDI data port has a byte to read."""
+        self._intctl["MIE"] = int(enable)
+        await self._write_intctl()
+
+    def set_interrupt_sync(self, interrupt_sync):
+        """The adapter hands over its InterruptSync once connected (None when disconnected)."""
+        self.interrupt_sync = interrupt_sync
+
+    async def synchronized(self, routine):
+        """Run ``async routine()`` with the ISR held off (CallSynchronizedRoutine) and return
+        its result; directly while no interrupt is connected."""
+        if self.interrupt_sync is None:
+            return await routine()
+        return await self.interrupt_sync.call_synchronized_routine(
+            lambda _sync, _context: routine())
+
     async def isr(self, interrupt_sync=None, context=None):
-        """Acknowledge every pending stream cause and pass it to the stream's handler.
+        """Acknowledge every pending stream cause and pass it to the stream's handler, drain
+        codec unsolicited responses, and let the MIDI handler empty the MIDI data port.
 
         Returns SUCCESS if the device was interrupting (it claims the interrupt), else
-        UNSUCCESSFUL. Loops until no stream cause is left, since the line is edge-delivered.
+        UNSUCCESSFUL. Loops until no cause is left, since the line is edge-delivered.
         """
         claimed = False
         sts_regs = {n: REGMAP[stream_reg("STS", n)] for n in self.streams}
@@ -369,11 +398,16 @@ class HdaController:
             intsts = await self.regs.read("INTSTS")
             pending = [n for n in self.streams if intsts >> n & 1]
             cis = intsts_reg["CIS"].get(intsts) and self._intctl.get("CIE")
-            if not pending and not cis:
+            # MIS reads 1 whatever MIE says: only an enabled cause is this interrupt's
+            mis = intsts_reg["MIS"].get(intsts) and self._intctl.get("MIE")
+            if not pending and not cis and not mis:
                 return NTSTATUS.SUCCESS if claimed else NTSTATUS.UNSUCCESSFUL
             claimed = True
             if cis:
                 await self._drain_unsolicited()
+            if mis:
+                self.midi_interrupts += 1
+                await self._service_midi()
             for n in pending:
                 reg = sts_regs[n]
                 sts = reg.decode(await self.regs.read(reg.name))
@@ -385,6 +419,14 @@ class HdaController:
                 if handler is not None:
                     handler(StreamInterrupt(n, bool(sts["BCIS"]), bool(sts["FIFOE"]),
                                             bool(sts["DESE"]), bool(sts["LVBCI"])))
+
+    async def _service_midi(self):
+        if self._midi_handler is not None:
+            await self._midi_handler()
+            return
+        # nobody wants input: drop it, or MIS would hold the line high for good
+        while not await self.regs.read_field("MIDI_STAT", "DSR"):
+            await self.regs.read("MIDI_DATA")
 
     async def _drain_unsolicited(self):
         """Pop UNSOL until it reads 0 (CIS clears with the last one)."""
