@@ -155,7 +155,7 @@ async def power_cycle_while_playing(dut, miniport):
     before = await tb.amp(0x03)
     assert before == (0x80 | (0x5F - 40), 0x80 | 0x5F)
 
-    frames = size(6000, 720)
+    frames = size(6000, 480)
     pcm = tb.rng.randbytes(frames * STEREO16.block_align)
     # at least four FIFOs (256 frames), so the port keeps what the FIFO held
     options = {"buffer_bytes": size(960, 256) * 4} if miniport == "wavert" else {}
@@ -169,7 +169,7 @@ async def power_cycle_while_playing(dut, miniport):
     assert stream.pin.state == KSSTATE.PAUSE
     assert tb.resources.power.power_cycles == 1
     assert tb.dut.rst.value == 1                    # the device is off: held in reset
-    await Timer(int(100 * FRAME_NS), "ns")
+    await Timer(int(size(100, 20) * FRAME_NS), "ns")
     assert len(tb.speaker.frames) - heard_before < 64
     await tb.set_power_state(DevicePowerState.D0)
     assert stream.pin.state == KSSTATE.RUN
@@ -224,10 +224,10 @@ async def volume_steps_across_the_range(dut):
     the gain table's tolerance (plus the output's rounding); mute gives exact zeros."""
     tb = TB(dut)
     await tb.start()
-    frames = size(480, 96)
+    frames = size(480, 48)
     pcm = sine_pcm(frames, 0.06)        # +24 dB (x15.85) stays below full scale
     reference = expected_dac_frames(pcm, 2, 16)
-    levels = list(range(0, 128, size(9, 42))) + [0x7F]
+    levels = list(range(0, 128, size(9, 60))) + [0x7F]
     for index in levels:
         asked = (index - AMP_0DB) * GAIN_STEP_DB
         report = await play_through_stack(tb, pcm, 2, 16, 48000, volume_db=asked)
@@ -272,7 +272,7 @@ async def mux_selects_the_capture_source(dut):
     for source, level in gains.items():
         await tb.mixer.set(AudioProperty.VOLUMELEVEL, level, node=volume_of[source])
     changed = tb.mixer.enable_event(KsEvent.CONTROL_CHANGE, node=mux)
-    frames = size(480, 96)
+    frames = size(480, 48)
     mic = [(v // 4, -v // 4) for v, _ in
            (tb.mic_frame(tb.rng) for _ in range(frames + 4800))]
     for source in (1, 0):
