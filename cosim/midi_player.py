@@ -66,14 +66,24 @@ def midi_play(path, *, dmus=False, sim="verilator", seconds=None, report_path=No
     return report
 
 
+#: one 8N1 byte at 31250 baud
+BYTE_US = 320
+
+
 def timing_report(sent, received, start_ns, framing_errors):
-    """Match wire messages to the file's, in order; the report's figures (times in us)."""
-    pairs = []
+    """Match wire messages to the file's, in order; the report's figures (times in us).
+
+    ``error_us`` is actual minus intended time. Messages due together queue up on a 31250 baud
+    wire (a note-on takes 960 us), so ``wire_error_us`` measures against the earliest time the
+    wire allowed: the intended time or the end of the message before, whichever is later."""
+    pairs, wire_free_us = [], None
     for (time_us, data), got in zip(sent, received):
-        intended_ns = start_ns + time_us * 1000
-        pairs.append({"intended_us": time_us,
-                      "actual_us": round((got.time_ns - start_ns) / 1000, 3),
-                      "error_us": round((got.time_ns - intended_ns) / 1000, 3),
+        actual_us = (got.time_ns - start_ns) / 1000
+        earliest = time_us if wire_free_us is None else max(time_us, wire_free_us)
+        wire_free_us = actual_us + BYTE_US * len(got.data)
+        pairs.append({"intended_us": time_us, "actual_us": round(actual_us, 3),
+                      "error_us": round(actual_us - time_us, 3),
+                      "wire_error_us": round(actual_us - earliest, 3),
                       "data": data.hex(), "intact": got.data == data})
     intact = (len(received) == len(sent) and all(p["intact"] for p in pairs)
               and not framing_errors)
@@ -85,6 +95,7 @@ def timing_report(sent, received, start_ns, framing_errors):
         "intact": intact,
         "max_timing_error_us": max(errors) if errors else 0.0,
         "mean_timing_error_us": round(sum(errors) / len(errors), 3) if errors else 0.0,
+        "max_wire_error_us": max((abs(p["wire_error_us"]) for p in pairs), default=0.0),
         "framing_errors": len(framing_errors),
         "messages": pairs,
     }

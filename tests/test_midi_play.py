@@ -81,6 +81,7 @@ def test_midi_play_to_the_wire(tmp_path, port):
     assert report["bytes_on_wire"] == 3 * 7          # the player sends every status byte
     if port == "dmus":
         assert report["max_timing_error_us"] <= BIT_US
+        assert report["max_wire_error_us"] <= BIT_US
     else:
         assert all(m["error_us"] >= 0 for m in report["messages"])
         assert report["max_timing_error_us"] < 5000   # software timing: late, not lost
