@@ -10,13 +10,11 @@ from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, Event, NullTrigger, Timer
 
 from portdrv.hal import DevicePower, HalEvent, InterruptSource, PhysicalMemory, Scheduler
+from portdrv.power import DevicePowerState
 from portdrv.status import NTSTATUS
 
 __all__ = ["SimScheduler", "SimEvent", "SimInterruptSource", "SimPhysicalMemory",
            "SimDevicePower"]
-
-#: DEVICE_POWER_STATE values (portdrv.power.DevicePowerState)
-_D0, _D3 = 1, 4
 
 
 class SimEvent(HalEvent):
@@ -118,15 +116,15 @@ class SimDevicePower(DevicePower):
 
     def __init__(self, dut):
         self.dut = dut
-        self.state = _D0
+        self.state = DevicePowerState.D0
         self.power_cycles = 0
 
     async def set_device_state(self, state):
-        if state == _D3 and self.state != _D3:
+        if state == DevicePowerState.D3 and self.state != DevicePowerState.D3:
             self.dut.rst.value = 1
             self.power_cycles += 1
             await ClockCycles(self.dut.clk, 4)
-        elif state == _D0 and self.state == _D3:
+        elif state == DevicePowerState.D0 and self.state == DevicePowerState.D3:
             self.dut.rst.value = 0
             await ClockCycles(self.dut.clk, 4)
-        self.state = state
+        self.state = DevicePowerState(state)

@@ -170,8 +170,8 @@ async def midi_job(dut):
         if progress:
             progress(len(device.messages), len(sent))
     await stream.close()
-    report = timing_report(sent, device.messages, start_ns, device.framing_errors)
-    report["bytes_on_wire"] = len(device.received)
+    report = timing_report(sent, device.messages, start_ns, device.framing_errors,
+                           len(device.received))
     sim_ns = get_sim_time("ns")
     report.update(sim_time_ns=int(sim_ns), wall_s=time.perf_counter() - wall0,
                   interrupts=system.adapter.interrupt_sync.interrupts)

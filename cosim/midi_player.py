@@ -70,7 +70,7 @@ def midi_play(path, *, dmus=False, sim="verilator", seconds=None, report_path=No
 BYTE_US = 320
 
 
-def timing_report(sent, received, start_ns, framing_errors):
+def timing_report(sent, received, start_ns, framing_errors, bytes_on_wire):
     """Match wire messages to the file's, in order; the report's figures (times in us).
 
     ``error_us`` is actual minus intended time. Messages due together queue up on a 31250 baud
@@ -91,7 +91,7 @@ def timing_report(sent, received, start_ns, framing_errors):
     return {
         "messages_played": len(sent),
         "messages_on_wire": len(received),
-        "bytes_on_wire": None,          # filled by the job (the device model counts them)
+        "bytes_on_wire": bytes_on_wire,
         "intact": intact,
         "max_timing_error_us": max(errors) if errors else 0.0,
         "mean_timing_error_us": round(sum(errors) / len(errors), 3) if errors else 0.0,

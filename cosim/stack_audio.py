@@ -21,7 +21,7 @@ from portdrv.filter import NodeType
 from portdrv.formats import WaveFormat
 from portdrv.ksstate import KSSTATE
 from portdrv.properties import VOLUME_UNITS_PER_DB, AudioProperty
-from rtl.gain import AMP_0DB, GAIN_STEP_DB, amp_setting, apply_gain
+from rtl.gain import AMP_0DB, GAIN_STEP_DB, amp_setting, apply_gain, gain_db
 
 from .render_job import expected_dac_frames
 from .soc_env import FRAME_NS
@@ -149,7 +149,7 @@ async def play_through_stack(system, pcm, channels, bits, rate, *, buffer_ms=10,
         "sim_time_ns": int(sim_ns),
         "wall_s": time.perf_counter() - wall0,
         "cycles": _cycles(sim_ns, system),
-        "volume_db": (setting & 0x7F) * GAIN_STEP_DB - AMP_0DB * GAIN_STEP_DB,
+        "volume_db": gain_db(setting & 0x7F),
         "mute": bool(mute),
     }
 

@@ -199,6 +199,8 @@ class HdaCodec:
         self.controller = controller
         self.address = address
         self.vendor_id = None
+        #: function group nid -> the range of its widget nids
+        self.function_groups = {}
         self.nodes = ()
         self.pcm_caps = 0
 
@@ -210,12 +212,13 @@ class HdaCodec:
         self.vendor_id = await self.parameter(NID_ROOT, PARAM_VENDOR_ID)
         root = await self.parameter(NID_ROOT, PARAM_NODE_COUNT)
         first, count = (root >> 16) & 0xFF, root & 0xFF
-        nodes = []
+        groups = {}
         for fg in range(first, first + count):
             sub = await self.parameter(fg, PARAM_NODE_COUNT)
-            nodes += range((sub >> 16) & 0xFF, ((sub >> 16) & 0xFF) + (sub & 0xFF))
+            groups[fg] = range((sub >> 16) & 0xFF, ((sub >> 16) & 0xFF) + (sub & 0xFF))
             self.pcm_caps = await self.parameter(fg, PARAM_PCM)
-        self.nodes = tuple(nodes)
+        self.function_groups = groups
+        self.nodes = tuple(nid for widgets in groups.values() for nid in widgets)
         return self.vendor_id
 
     async def set_converter_format(self, nid, fmt):
@@ -314,8 +317,7 @@ class HdaController:
             return NTSTATUS.DEVICE_CONFIGURATION_ERROR
         await self.codec.discover()
         await self.enable_position_buffer()
-        self._intctl["GIE"] = 1
-        await self._write_intctl()
+        await self._set_interrupt_enable("GIE", True)
         return NTSTATUS.SUCCESS
 
     async def resume(self):
@@ -349,9 +351,12 @@ class HdaController:
         self._owners.pop(engine.n, None)
         self._tags_in_use.discard(tag)
 
-    async def set_stream_interrupt(self, n, enable):
-        self._intctl[f"SIE{n}"] = int(enable)
+    async def _set_interrupt_enable(self, field, enable):
+        self._intctl[field] = int(enable)
         await self._write_intctl()
+
+    async def set_stream_interrupt(self, n, enable):
+        await self._set_interrupt_enable(f"SIE{n}", enable)
 
     def set_unsolicited_handler(self, handler):
         """``handler(response)`` runs from the ISR for each codec unsolicited response."""
@@ -359,8 +364,7 @@ class HdaController:
 
     async def enable_unsolicited(self, enable):
         """CIE: interrupt on codec unsolicited responses (queued in UNSOL)."""
-        self._intctl["CIE"] = int(enable)
-        await self._write_intctl()
+        await self._set_interrupt_enable("CIE", enable)
 
     def set_midi_handler(self, handler):
         """``async handler()`` runs from the ISR while INTSTS.MIS is set (with MIE): it must
@@ -369,8 +373,7 @@ class HdaController:
 
     async def enable_midi_interrupt(self, enable):
         """MIE: interrupt while the MIDI data port has a byte to read."""
-        self._intctl["MIE"] = int(enable)
-        await self._write_intctl()
+        await self._set_interrupt_enable("MIE", enable)
 
     def set_interrupt_sync(self, interrupt_sync):
         """The adapter hands over its InterruptSync once connected (None when disconnected)."""

@@ -50,7 +50,7 @@ PIN_WAVE_RENDER, PIN_WAVE_CAPTURE = 0, 1
 OUR_VENDOR_ID = 0x1D17_A001
 
 # parameter ids of verb 0xF00 (HDA)
-P_VENDOR, P_NODE_COUNT, P_WIDGET_CAPS, P_PIN_CAPS = 0x00, 0x04, 0x09, 0x0C
+P_WIDGET_CAPS, P_PIN_CAPS = 0x09, 0x0C
 P_IN_AMP_CAPS, P_CONN_LEN, P_OUT_AMP_CAPS = 0x0D, 0x0E, 0x12
 # widget types (widget caps [23:20])
 W_OUTPUT, W_INPUT, W_MIXER, W_SELECTOR, W_PIN = 0, 1, 2, 3, 4
@@ -162,13 +162,10 @@ class MiniportTopology:
     def get_description(self):
         return self.descriptor
 
-    async def _param(self, nid, param):
-        return await self.codec.parameter(nid, param)
-
     async def _connections_of(self, nid, caps):
         if not caps & 0x100:
             return ()
-        length = await self._param(nid, P_CONN_LEN)
+        length = await self.codec.parameter(nid, P_CONN_LEN)
         count, long_form = length & 0x7F, bool(length & 0x80)
         per_word, width = (2, 16) if long_form else (4, 8)
         conns = []
@@ -179,30 +176,26 @@ class MiniportTopology:
         return tuple(conns)
 
     async def _walk(self):
-        root = await self._param(0, P_NODE_COUNT)
-        vendor = await self._param(0, P_VENDOR)
-        afg = None
-        for fg in range((root >> 16) & 0xFF, ((root >> 16) & 0xFF) + (root & 0xFF)):
-            afg = fg
-            break
-        if afg is None:
+        """Read every widget of the audio function group the controller's codec discovery
+        found (its node ranges and vendor id)."""
+        if not self.codec.function_groups:
             return NTSTATUS.DEVICE_CONFIGURATION_ERROR
-        sub = await self._param(afg, P_NODE_COUNT)
-        first, count = (sub >> 16) & 0xFF, sub & 0xFF
-        afg_caps = {p: await self._param(afg, p) for p in (P_IN_AMP_CAPS, P_OUT_AMP_CAPS)}
+        afg, widgets = next(iter(self.codec.function_groups.items()))
+        afg_caps = {p: await self.codec.parameter(afg, p)
+                    for p in (P_IN_AMP_CAPS, P_OUT_AMP_CAPS)}
         amp_caps = {}
-        for nid in range(first, first + count):
-            caps = await self._param(nid, P_WIDGET_CAPS)
+        for nid in widgets:
+            caps = await self.codec.parameter(nid, P_WIDGET_CAPS)
             w = _Widget(nid, (caps >> 20) & 0xF, caps, await self._connections_of(nid, caps))
             if w.type == W_PIN:
-                w.pin_caps = await self._param(nid, P_PIN_CAPS)
+                w.pin_caps = await self.codec.parameter(nid, P_PIN_CAPS)
                 w.config = await self.controller.command(verb(nid, 0xF1C))
             for param, bit in ((P_OUT_AMP_CAPS, 0x4), (P_IN_AMP_CAPS, 0x2)):
                 if caps & bit:
-                    word = await self._param(nid, param) if caps & 0x8 else afg_caps[param]
+                    word = await self.codec.parameter(nid, param) if caps & 0x8 else afg_caps[param]
                     amp_caps[nid, param] = AmpCaps.decode(word)
             self.widgets[nid] = w
-        self._build(amp_caps, vendor == OUR_VENDOR_ID)
+        self._build(amp_caps, self.codec.vendor_id == OUR_VENDOR_ID)
         return NTSTATUS.SUCCESS
 
     # ---- building the KS graph ---------------------------------------------------------------
@@ -360,38 +353,32 @@ class MiniportTopology:
         amp = self._node_amp[request.node]
         if request.verb == PropertyVerb.BASIC_SUPPORT:
             return NTSTATUS.SUCCESS, tuple(amp.caps.range for _ in range(amp.channels))
-        channels = self._channels(amp, request.channel)
-        if channels is None:
-            return NTSTATUS.INVALID_PARAMETER, None
-        if request.verb == PropertyVerb.GET:
-            return NTSTATUS.SUCCESS, amp.caps.level(amp.gain[channels[0]])
-        if not isinstance(request.value, int):
-            return NTSTATUS.INVALID_PARAMETER, None
-        index = amp.caps.index(request.value)
-        changed = any(amp.gain[ch] != index for ch in channels)
-        for ch in channels:
-            amp.gain[ch] = index
-        await self._write_amp(amp, channels)
-        if changed:
-            self.port.generate_event_list(KsEvent.CONTROL_CHANGE, node=request.node)
-        return NTSTATUS.SUCCESS, amp.caps.level(index)
+        status, index = await self._amp_control(request, amp, amp.gain, int, amp.caps.index)
+        return status, None if index is None else amp.caps.level(index)
 
     async def _mute_property(self, request):
         amp = self._node_amp[request.node]
+        return await self._amp_control(request, amp, amp.muted, bool, bool)
+
+    async def _amp_control(self, request, amp, settings, kind, to_setting):
+        """GET or SET one of ``amp``'s per-channel settings (``settings`` is its gains or its
+        mutes): GET answers the first channel asked; SET stores ``to_setting(value)`` for
+        every channel asked, writes the amp and raises CONTROL_CHANGE if anything changed."""
         channels = self._channels(amp, request.channel)
         if channels is None:
             return NTSTATUS.INVALID_PARAMETER, None
         if request.verb == PropertyVerb.GET:
-            return NTSTATUS.SUCCESS, amp.muted[channels[0]]
-        if not isinstance(request.value, bool):
+            return NTSTATUS.SUCCESS, settings[channels[0]]
+        if not isinstance(request.value, kind):
             return NTSTATUS.INVALID_PARAMETER, None
-        changed = any(amp.muted[ch] != request.value for ch in channels)
+        value = to_setting(request.value)
+        changed = any(settings[ch] != value for ch in channels)
         for ch in channels:
-            amp.muted[ch] = request.value
+            settings[ch] = value
         await self._write_amp(amp, channels)
         if changed:
             self.port.generate_event_list(KsEvent.CONTROL_CHANGE, node=request.node)
-        return NTSTATUS.SUCCESS, request.value
+        return NTSTATUS.SUCCESS, value
 
     async def _mux_property(self, request):
         mux = self._mux[request.node]

@@ -181,7 +181,7 @@ class HdaWaveStream:
         """A byte offset the engine reports, as an offset in the cyclic buffer."""
         if not self._offset:
             return engine_offset
-        return (self._offset + engine_offset) % sum(e[1] for e in self._entries)
+        return (self._offset + engine_offset) % self.bdl.length
 
     async def link_position(self):
         """LPIB: bytes that crossed the link, in the cyclic buffer (0 while stopped)."""
