@@ -16,6 +16,10 @@ class ChannelPauses:
             raise ValueError(f"unknown AXI channel {channel!r}")
         self._gens[channel] = generator
 
+    def active(self, channel):
+        """True if ``channel`` has a pause generator."""
+        return self._gens[channel] is not None
+
     def __call__(self, channel):
         gen = self._gens[channel]
         return bool(next(gen, False)) if gen is not None else False

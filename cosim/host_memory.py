@@ -48,7 +48,7 @@ class HostMemory:
     :meth:`set_pause`.
     """
 
-    def __init__(self, size: int = DEFAULT_MEMORY_SIZE, base: int = 0, *, dut=None, clk=None,
+    def __init__(self, size: int = DEFAULT_MEMORY_SIZE, base: int = 0, *, dut=None,
                  prefix: str = "m_axi"):
         if size <= 0:
             raise ValueError("memory size must be positive")
@@ -60,12 +60,12 @@ class HostMemory:
         #: bus accesses answered with SLVERR (injected or out of range)
         self.errors = 0
         if dut is not None:
-            self.attach(dut, clk, prefix=prefix)
+            self.attach(dut, prefix=prefix)
 
-    def attach(self, dut, clk=None, *, prefix: str = "m_axi"):
+    def attach(self, dut, *, prefix: str = "m_axi"):
         """Answer the DUT's AXI4 master port ``<prefix>_*``; returns the slave."""
         from .axi_slave import AxiMemorySlave
-        self.axi = AxiMemorySlave(dut, self, prefix=prefix, clk=clk)
+        self.axi = AxiMemorySlave(dut, self, prefix=prefix)
         return self.axi
 
     def set_pause(self, channels: Iterable[str] | str, generator_factory=None) -> None:

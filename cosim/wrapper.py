@@ -12,6 +12,8 @@ The wrapper (module ``tb``) owns the clock and the reset, so no Python runs per 
   everything else 0); Python (cocotbext-axi, device models) drives them afterwards. A value Python
   writes at time 0, before any await, wins over the initialisation on both simulators.
 - Every DUT output gets a wire of the same name.
+- Every AXI4 master port gets a burst transactor (:mod:`cosim.axi_transactor`) that the Python
+  slave (:mod:`cosim.axi_slave`) switches on; until then the port's inputs come from their regs.
 
 Sampling semantics (why the DUT gets its own clock). Verilator evaluates a whole time step in
 one go: with a clock made in HDL, a VPI value-change callback on ``clk`` runs only after the flops
@@ -38,6 +40,10 @@ outputs and ``clk`` ``/*verilator public_flat_rd*/`` (cocotb reads them and wait
 """
 
 from __future__ import annotations
+
+from rtl.stream_dma import MAX_BURST
+
+from .axi_transactor import transactor_ports, transactor_verilog
 
 __all__ = ["RESET_CYCLES", "TB_TOP", "INPUT_DEFAULTS", "half_period_ps", "clock_period_ps",
            "wrapper_verilog"]
@@ -80,12 +86,14 @@ def _decl(width: int) -> str:
 def wrapper_verilog(dut_module: str, ports, clk_hz: float, *, clock: str = "clk",
                     reset: str = "rst", reset_cycles: int = RESET_CYCLES,
                     input_defaults: dict | None = None, tb_name: str = TB_TOP,
-                    dump: bool = False) -> str:
+                    dump: bool = False, axi_burst_beats: int = MAX_BURST) -> str:
     """Verilog-2005 text of the testbench top ``tb_name`` instantiating ``dut_module`` as ``dut``.
 
     ``ports`` is a sequence of ``(name, "input"|"output", width)`` for the DUT's top module.
     ``dump=True`` adds ``$dumpfile``/``$dumpvars(0, tb)`` with the file name taken from the
     ``+pcsim_dumpfile=PATH`` plusarg (used for Icarus; the format follows vvp's -fst/-vcd).
+    Every whole AXI4 master port gets a burst transactor holding up to ``axi_burst_beats``
+    beats (:mod:`cosim.axi_transactor`).
     """
     ports = [(str(n), str(d), int(w)) for n, d, w in ports]
     names = [p[0] for p in ports]
@@ -128,8 +136,22 @@ def wrapper_verilog(dut_module: str, ports, clk_hz: float, *, clock: str = "clk"
         if direction == "input":
             lines.append(f"  reg {_decl(width)}{inner[name]};")
     lines.append("")
+    # AXI4 master ports get the burst transactor (cosim.axi_transactor) of cosim.axi_slave
+    transactors = []
+    connect = dict(inner)
+    widths = {n: w for n, _, w in ports}
+    for prefix in sorted({n[:-len("_arvalid")] for n in names if n.endswith("_arvalid")}):
+        if not transactor_ports(ports, prefix):
+            continue
+        body, enable, drive = transactor_verilog(
+            prefix, {n[len(prefix) + 1:]: w for n, w in widths.items()
+                     if n.startswith(prefix + "_")},
+            axi_burst_beats, inner[clock], inner[reset])
+        transactors += body
+        for name, expr in drive.items():
+            connect[name] = f"{enable} ? {expr} : {inner[name]}"
     lines.append(f"  {dut_module} dut (")
-    lines.append(",\n".join(f"    .{n}({inner.get(n, n)})" for n in names))
+    lines.append(",\n".join(f"    .{n}({connect.get(n, n)})" for n in names))
     lines.append("  );")
     lines.append("")
     lines.append("  initial begin")
@@ -161,12 +183,7 @@ def wrapper_verilog(dut_module: str, ports, clk_hz: float, *, clock: str = "clk"
     lines.append("    end")
     lines.append(f"    {copies}")
     lines.append("  end")
-    for prefix in sorted({n[:-len("_arvalid")] for n in names if n.endswith("_arvalid")}):
-        if pdir.get(f"{prefix}_awvalid") == "output" and pdir[f"{prefix}_arvalid"] == "output":
-            # one wake-up signal for a Python AXI slave (cosim.axi_slave) that sleeps between
-            # bursts: a single value-change callback instead of one per channel
-            lines.append(f"  wire {prefix}_req /*verilator public_flat_rd*/ = "
-                         f"{prefix}_arvalid | {prefix}_awvalid;")
+    lines += transactors
     if {"dac_l", "dac_r", "dac_valid"} <= set(names):
         # the speaker: every DAC frame is written (and flushed) to the file named by the
         # +pcsim_dac=PATH plusarg, so no Python runs per audio frame (cosim.analog.Speaker

@@ -16,6 +16,7 @@ class ByteRealigner(wiring.Component):
 
     def __init__(self, capacity=12, max_take=8):
         if capacity < max_take or capacity < 8:
+            self._MustUse__silence = True   # no "created but never used" warning
             raise ValueError(f"realigner capacity {capacity} must be >= max(8, max_take "
                              f"{max_take})")
         self.capacity = capacity

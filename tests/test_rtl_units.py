@@ -51,7 +51,6 @@ def test_realigner_preserves_byte_order(take_size):
     assert bytes(out) == stream[:len(out)]
 
 
-@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_realigner_rejects_small_capacity():
     with pytest.raises(ValueError, match="capacity 4"):
         ByteRealigner(capacity=4)
