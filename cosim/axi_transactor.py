@@ -18,9 +18,9 @@ takes one pause bit per cycle in which the transactor offers READY or VALID on i
 holds it low that cycle); a channel whose bit is clear never pauses. Toggling ``<p>_tx_flush``
 drops the pause bits not yet used. VALID, once offered, stays up until the handshake (AXI).
 
-``<p>_tx_enable`` (0 at time 0) hands the DUT's slave-side inputs to the transactor; while it is 0
-they come from the wrapper's Python-driven registers, so a pure-Python model (cocotbext-axi's
-``AxiRam``) can serve the port instead.
+``<p>_tx_enable`` (0 at time 0) hands the DUT's slave-side inputs to the transactor from the next
+clock on; while it is 0 they come from the wrapper's Python-driven registers, so a pure-Python
+model (cocotbext-axi's ``AxiRam``) can serve the port instead.
 """
 
 from __future__ import annotations
