@@ -12,9 +12,9 @@ once with profiling, runs, and compiles again with the profile. Builds are cache
 hash under the simulation cache (``model-bench-<hash>``). Measured, never asserted."""
 
 import argparse
-import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -57,42 +57,48 @@ def _build(design, pgo: bool) -> Path:
     """Build (or find cached) the model benchmark executable; returns its path."""
     cb.ensure_verilator_on_path()
     wrapper = design.wrapper()
-    key = hashlib.sha256("\0".join([
-        design.verilog, wrapper, MAIN_CPP, " ".join(cb.VERILATOR_ARGS),
-        " ".join(cb.VERILATOR_MAKE_VARS), cb.simulator_version("verilator"),
-        f"pgo={pgo} {cb.PGO_GENERATE_FLAGS} {cb.PGO_USE_FLAGS}"]).encode()).hexdigest()[:16]
-    root = cb.cache_root() / f"model-bench-{key}"
+    options = cb._build_options("verilator", None, [], pgo)
+    key = cb.content_key(design.verilog, wrapper, MAIN_CPP, cb.simulator_version("verilator"),
+                         json.dumps(options, sort_keys=True))
+    root = cb.cache_root() / f"model-bench-{key[:16]}"
     exe = root / "obj_dir" / "model_bench"
-    if exe.exists():
+    done = root / ".done"
+    if done.exists():
         return exe
-    root.mkdir(parents=True, exist_ok=True)
-    (root / f"{design.top}.v").write_text(design.verilog)
-    (root / f"{TB_TOP}.v").write_text(wrapper)
-    (root / "main.cpp").write_text(MAIN_CPP)
-    # cocotb's runner adds --public-flat-rw, which VERILATOR_ARGS undoes: not needed here
-    args = [a for a in cb.VERILATOR_ARGS if a != "--no-public-flat-rw"]
+    with cb._flock(root.with_name(root.name + ".lock")):
+        if done.exists():             # another process finished it while we waited
+            return exe
+        if root.exists():             # left over from a build that died: start clean
+            shutil.rmtree(root)
+        root.mkdir(parents=True)
+        (root / f"{design.top}.v").write_text(design.verilog)
+        (root / f"{TB_TOP}.v").write_text(wrapper)
+        (root / "main.cpp").write_text(MAIN_CPP)
+        # cocotb's runner adds --public-flat-rw, which VERILATOR_ARGS undoes: not needed here
+        args = [a for a in cb.VERILATOR_ARGS if a != "--no-public-flat-rw"]
 
-    def compile_(profile_flags):
-        make_vars = cb._make_vars(profile_flags)
-        if profile_flags:
-            make_vars.append(f"CFG_LDFLAGS_VERILATED={profile_flags}")
-        cmd = ["verilator", "--cc", "--exe", "--build", "-j", "2", *args,
-               "--top-module", TB_TOP, f"{TB_TOP}.v", f"{design.top}.v", "main.cpp",
-               "-o", "model_bench"]
-        env = dict(os.environ, MAKEFLAGS=cb._makeflags(make_vars))
-        with open(root / "build.log", "a") as log:
-            subprocess.run(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-                           check=True)
+        def compile_(profile_flags):
+            make_vars = cb._make_vars(profile_flags)
+            if profile_flags:      # the link needs the profiling runtime
+                make_vars.append(f"CFG_LDFLAGS_VERILATED={profile_flags}")
+            cmd = ["verilator", "--cc", "--exe", "--build", "-j", "2", *args,
+                   "--top-module", TB_TOP, f"{TB_TOP}.v", f"{design.top}.v", "main.cpp",
+                   "-o", "model_bench"]
+            env = dict(os.environ, MAKEFLAGS=cb._makeflags(make_vars))
+            with open(root / "build.log", "a") as log:
+                subprocess.run(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+                               check=True)
 
-    if pgo:
-        compile_(cb.PGO_GENERATE_FLAGS)
-        _run(exe, 0.02, design)                      # training run writes *.gcda
-        for obj in (root / "obj_dir").glob("*.o"):   # recompile everything with the profile
-            obj.unlink()
-        (root / "obj_dir" / "model_bench").unlink()
-        compile_(cb.PGO_USE_FLAGS)
-    else:
-        compile_("")
+        if pgo:
+            compile_(cb.PGO_GENERATE_FLAGS)
+            _run(exe, 0.02, design)                      # training run writes *.gcda
+            for obj in (root / "obj_dir").glob("*.o"):   # recompile everything with the profile
+                obj.unlink()
+            exe.unlink()
+            compile_(cb.PGO_USE_FLAGS)
+        else:
+            compile_("")
+        done.write_text(key + "\n")
     return exe
 
 

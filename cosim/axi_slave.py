@@ -15,8 +15,8 @@ which the transactor would have raised it (values are drawn 64 at a time, on dem
 import cocotb
 from cocotb.triggers import RisingEdge
 
-from .axi_transactor import CHANNELS, KIND_READ, KIND_WRITE, PAUSE_BITS
-from .backpressure import ChannelPauses
+from .axi_transactor import KIND_READ, KIND_WRITE, PAUSE_BITS
+from .backpressure import AXI_CHANNELS, ChannelPauses
 
 __all__ = ["AxiMemorySlave"]
 
@@ -27,10 +27,9 @@ class AxiMemorySlave:
     """Answers ``<prefix>_*`` of ``dut`` from ``memory``, which provides ``bus_read(addr, n)``
     and ``bus_write(addr, data, byte_enables)`` and raises to signal a bus error."""
 
-    def __init__(self, dut, memory, prefix="m_axi", data_bytes=4):
+    def __init__(self, dut, memory, prefix="m_axi"):
         self.dut = dut
         self.memory = memory
-        self.data_bytes = data_bytes
         tx = f"{prefix}_tx_"
         try:
             self._sig = {name: getattr(dut, tx + name) for name in (
@@ -39,7 +38,9 @@ class AxiMemorySlave:
         except AttributeError as exc:
             raise RuntimeError(f"the testbench has no burst transactor on {prefix}_* "
                                f"(cosim.wrapper adds one to every AXI4 master port)") from exc
-        self.max_beats = len(self._sig["rdata"]) // (8 * data_bytes)
+        #: bytes per beat and the longest burst the transactor holds, from the HDL's widths
+        self.data_bytes = len(getattr(dut, f"{prefix}_rdata")) // 8
+        self.max_beats = len(self._sig["rdata"]) // (8 * self.data_bytes)
         self._paused = ChannelPauses()
         self._go = 0
         self._flush = 0
@@ -54,7 +55,7 @@ class AxiMemorySlave:
         ``None`` for none. Pause values already drawn for any channel are dropped."""
         self._paused.set(channel, generator)
         self._sig["pause_on"].value = sum(
-            1 << i for i, ch in enumerate(CHANNELS) if self._paused.active(ch))
+            1 << i for i, ch in enumerate(AXI_CHANNELS) if self._paused.active(ch))
         self._flush ^= 1
         self._sig["flush"].value = self._flush
 
@@ -69,7 +70,7 @@ class AxiMemorySlave:
             elif kind == KIND_WRITE:
                 self._write_burst()
             else:
-                ch = CHANNELS[int(s["chan"].value)]
+                ch = AXI_CHANNELS[int(s["chan"].value)]
                 s["pause"].value = sum(1 << i for i in range(PAUSE_BITS) if self._paused(ch))
             self._go ^= 1
             s["go"].value = self._go

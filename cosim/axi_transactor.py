@@ -25,13 +25,14 @@ model (cocotbext-axi's ``AxiRam``) can serve the port instead.
 
 from __future__ import annotations
 
-__all__ = ["PAUSE_BITS", "CHANNELS", "KIND_READ", "KIND_WRITE", "KIND_REFILL",
-           "transactor_ports", "transactor_verilog"]
+from .backpressure import AXI_CHANNELS
+
+__all__ = ["PAUSE_BITS", "KIND_READ", "KIND_WRITE", "KIND_REFILL", "transactor_ports",
+           "transactor_verilog"]
 
 #: Pause bits delivered per refill.
 PAUSE_BITS = 64
-#: Channel numbers of ``<p>_tx_chan`` and bits of ``<p>_tx_pause_on``.
-CHANNELS = ("aw", "w", "b", "ar", "r")
+# Channel numbers of ``<p>_tx_chan`` and bits of ``<p>_tx_pause_on``: indices in AXI_CHANNELS.
 KIND_READ, KIND_WRITE, KIND_REFILL = 0, 1, 2
 
 #: DUT inputs the transactor drives (slave side of the AXI4 port), by suffix.
@@ -87,7 +88,7 @@ def transactor_verilog(prefix: str, widths: dict, beats: int, clock: str, reset:
         "",
         f"  // ---- {prefix}: burst transactor for cosim.axi_slave (see cosim.axi_transactor) ----",
         rw("enable", 1), rw("go", 1), rw("flush", 1), rw("rdata", bw), rw("resp", 2),
-        rw("pause", PAUSE_BITS), rw("pause_on", len(CHANNELS)),
+        rw("pause", PAUSE_BITS), rw("pause_on", len(AXI_CHANNELS)),
         rd("req", 1), rd("kind", 2), rd("chan", 3), rd("addr", aw), rd("beats", beat_w),
         rd("wdata", bw), rd("wstrb", bw // 8),
         reg("on", 1), reg("state", state_w), reg("after", state_w), reg("go_seen", 1), reg("flush_seen", 1),
@@ -96,7 +97,7 @@ def transactor_verilog(prefix: str, widths: dict, beats: int, clock: str, reset:
         reg("rlast", 1), reg("bvalid", 1), reg("rdata_q", dw), reg("rresp_q", 2),
         reg("bresp_q", 2),
     ]
-    for ch in CHANNELS:
+    for ch in AXI_CHANNELS:
         lines.append(reg(f"mask_{ch}", PAUSE_BITS))
         lines.append(reg(f"left_{ch}", 7))
     # an initial block, like the wrapper's own inputs: a value Python writes at time 0 wins
@@ -110,7 +111,7 @@ def transactor_verilog(prefix: str, widths: dict, beats: int, clock: str, reset:
     def attempt(ch, state, offer, withhold):
         """Code that takes one pause bit of ``ch`` and runs ``offer(paused_expr)``, or asks
         Python for more bits (running ``withhold``) when the channel has none left."""
-        i = CHANNELS.index(ch)
+        i = AXI_CHANNELS.index(ch)
         on = f"{p}_pause_on[{i}]"
         return [
             f"if (!{on} || {p}_left_{ch} != 7'd0) begin",
@@ -219,7 +220,7 @@ def transactor_verilog(prefix: str, widths: dict, beats: int, clock: str, reset:
         f"          {answered} {p}_state <= {p}_after;",
         f"          case ({p}_chan)",
         *[f"          3'd{i}: begin {p}_mask_{ch} <= {p}_pause; "
-          f"{p}_left_{ch} <= 7'd{PAUSE_BITS}; end" for i, ch in enumerate(CHANNELS)],
+          f"{p}_left_{ch} <= 7'd{PAUSE_BITS}; end" for i, ch in enumerate(AXI_CHANNELS)],
         "          default: ;",
         "          endcase",
         "        end",
@@ -228,16 +229,16 @@ def transactor_verilog(prefix: str, widths: dict, beats: int, clock: str, reset:
         "    end",
         f"    if ({p}_flush != {p}_flush_seen) begin   // forget unused pause bits",
         f"      {p}_flush_seen <= {p}_flush;",
-        "      " + " ".join(f"{p}_left_{ch} <= 7'd0;" for ch in CHANNELS),
+        "      " + " ".join(f"{p}_left_{ch} <= 7'd0;" for ch in AXI_CHANNELS),
         "    end",
         "  end",
     ]
     lines += body
     drive = {
         "awready": f"{p}_awready", "wready": f"{p}_wready", "bvalid": f"{p}_bvalid",
-        "bresp": f"{p}_bresp_q", "bid": "1'b0" if widths["bid"] == 1 else f"{widths['bid']}'d0",
+        "bresp": f"{p}_bresp_q", "bid": f"{widths['bid']}'d0",
         "arready": f"{p}_arready", "rvalid": f"{p}_rvalid", "rdata": f"{p}_rdata_q",
         "rresp": f"{p}_rresp_q", "rlast": f"{p}_rlast",
-        "rid": "1'b0" if widths["rid"] == 1 else f"{widths['rid']}'d0",
+        "rid": f"{widths['rid']}'d0",
     }
     return lines, f"{p}_on", {f"{prefix}_{s}": drive[s] for s in DRIVEN}

@@ -288,12 +288,8 @@ def build(design: Design, sim: str, waves=None, *, extra_args: Sequence[str] = (
     # with Icarus 11); Verilator through cocotb's --trace support in its main loop.
     wrapper_text = design.wrapper(dump=(sim == "icarus" and waves is not None))
     options = _build_options(sim, waves, extra_args, pgo)
-    h = hashlib.sha256()
-    for part in (design.verilog, wrapper_text, sim, simulator_version(sim), _cocotb_version(),
-                 json.dumps(options, sort_keys=True)):
-        h.update(part.encode())
-        h.update(b"\0")
-    key = h.hexdigest()
+    key = content_key(design.verilog, wrapper_text, sim, simulator_version(sim),
+                      _cocotb_version(), json.dumps(options, sort_keys=True))
     root = Path(cache_dir) if cache_dir is not None else cache_root()
     build_dir = root / f"{sim}-{key[:16]}"
     done = build_dir / ".done"
@@ -316,6 +312,15 @@ def build(design: Design, sim: str, waves=None, *, extra_args: Sequence[str] = (
                                     "version": simulator_version(sim), "options": options,
                                     "seconds": round(time.monotonic() - t0, 3)}, indent=1))
     return result(False)
+
+
+def content_key(*parts: str) -> str:
+    """sha256 (hex) of the texts that make a build: the cache key of a build directory."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()
 
 
 def _cocotb_version() -> str:
