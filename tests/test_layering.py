@@ -10,9 +10,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # package -> modules it must not import (prefix match)
 FORBIDDEN = {
-    "rtl": ("cosim", "portdrv", "miniports"),
-    "portdrv": ("rtl", "cosim", "miniports"),
-    "miniports": ("cosim",),
+    "rtl": ("cosim", "portdrv", "miniports", "boardhost"),
+    "portdrv": ("rtl", "cosim", "miniports", "boardhost"),
+    "miniports": ("cosim", "boardhost"),
+    # the board's host side runs the drivers against a board, never inside the simulator
+    "boardhost": ("cosim",),
 }
 # rtl modules the miniports may import: pure data and models, no Amaranth (the register map,
 # the codec's gain table and its exact arithmetic)
