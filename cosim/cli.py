@@ -6,6 +6,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from boardhost.commands import add_commands as add_board_commands
+
 __all__ = ["main"]
 
 
@@ -232,6 +234,8 @@ def build_parser():
     b.add_argument("--no-pgo", dest="pgo", action="store_false",
                    help="Verilator: the plain build, not the profile-guided one")
     b.set_defaults(func=cmd_bench)
+
+    add_board_commands(sub, CliError)   # fpga build/program, board ... (boardhost.commands)
     return p
 
 

@@ -17,10 +17,11 @@ import random
 from dataclasses import dataclass
 from typing import Iterable
 
+from portdrv.hal import PhysicalMemory
 from portdrv.memory import Mdl
 
-__all__ = ["HostMemory", "BusFault", "PageAllocator", "Buffer", "PAGE_SIZE",
-           "DEFAULT_MEMORY_SIZE"]
+__all__ = ["HostMemory", "BusFault", "PageAllocator", "Buffer", "PagedPhysicalMemory",
+           "PAGE_SIZE", "DEFAULT_MEMORY_SIZE"]
 
 PAGE_SIZE = 4096
 DEFAULT_MEMORY_SIZE = 64 << 20
@@ -263,6 +264,37 @@ class PageAllocator:
     def free_pages(self, pages: Iterable[int]) -> None:
         for addr in pages:
             self.free(addr)
+
+
+class PagedPhysicalMemory(PhysicalMemory):
+    """A memory (anything with ``read(address, n)`` and ``write(address, data)``) and a
+    :class:`PageAllocator` over it as the HAL's :class:`~portdrv.hal.PhysicalMemory`."""
+
+    def __init__(self, memory, allocator):
+        self.memory = memory
+        self.allocator = allocator
+        self.page_size = allocator.page_size
+
+    def allocate_pages(self, count):
+        try:
+            return self.allocator.alloc_pages(count)
+        except MemoryError:
+            return None
+
+    def allocate_contiguous(self, nbytes, align=128):
+        try:
+            return self.allocator.alloc_contiguous(nbytes, align)
+        except MemoryError:
+            return None
+
+    def free(self, address):
+        self.allocator.free(address)
+
+    def read(self, address, n):
+        return self.memory.read(address, n)
+
+    def write(self, address, data):
+        self.memory.write(address, data)
 
 
 # ------------------------------------------------------------------------------------------------

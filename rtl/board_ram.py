@@ -6,7 +6,8 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In
 
 from .axi import AXI4Signature, RESP_OKAY, RESP_DECERR
-from .uartbone import MemPortSignature, RAM_BASE
+from .bridge_map import RAM_BASE
+from .uartbone import MemPortSignature
 
 __all__ = ["BoardRam"]
 

@@ -35,15 +35,11 @@ from amaranth.lib import wiring, stream
 from amaranth.lib.wiring import In, Out
 
 from .axi import AXI4LiteSignature
+from .bridge_map import (CMD_WRITE, CMD_READ, CMD_WRITE_FIXED, CMD_READ_FIXED, REG_BASE,
+                         REG_SPAN, STRB_BASE, STRB_SHIFT, RAM_BASE)
 
-__all__ = ["UartBone", "MemPortSignature", "CMD_WRITE", "CMD_READ", "CMD_WRITE_FIXED",
-           "CMD_READ_FIXED", "REG_BASE", "STRB_BASE", "RAM_BASE", "REG_SPAN"]
+__all__ = ["UartBone", "MemPortSignature"]
 
-CMD_WRITE, CMD_READ, CMD_WRITE_FIXED, CMD_READ_FIXED = 0x01, 0x02, 0x03, 0x04
-REG_BASE = 0x0000_0000
-REG_SPAN = 0x1_0000
-STRB_BASE = 0x1000_0000
-RAM_BASE = 0x4000_0000
 #: address bits 31:28 pick the region
 REGION_SHIFT = 28
 
@@ -91,13 +87,15 @@ class UartBone(wiring.Component):
 
         byte_addr = Cat(Const(0, 2), word_addr[:30])
         region = byte_addr[REGION_SHIFT:]
-        in_regs = (region == REG_BASE >> REGION_SHIFT) & (byte_addr[16:REGION_SHIFT] == 0)
-        in_strb = (region == STRB_BASE >> REGION_SHIFT) & (byte_addr[20:REGION_SHIFT] == 0)
+        reg_bits = (REG_SPAN - 1).bit_length()
+        in_regs = (region == REG_BASE >> REGION_SHIFT) & (byte_addr[reg_bits:REGION_SHIFT] == 0)
+        in_strb = ((region == STRB_BASE >> REGION_SHIFT)
+                   & (byte_addr[STRB_SHIFT + 4:REGION_SHIFT] == 0))
         in_ram = region == RAM_BASE >> REGION_SHIFT
         strobe = Signal(4)
         m.d.comb += strobe.eq(0b1111)
         with m.If(in_strb):
-            m.d.comb += strobe.eq(byte_addr[16:20])
+            m.d.comb += strobe.eq(byte_addr[STRB_SHIFT:STRB_SHIFT + 4])
         incr = (cmd == CMD_WRITE) | (cmd == CMD_READ)
         is_write = (cmd == CMD_WRITE) | (cmd == CMD_WRITE_FIXED)
         is_read = (cmd == CMD_READ) | (cmd == CMD_READ_FIXED)

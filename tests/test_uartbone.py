@@ -12,7 +12,8 @@ from amaranth.sim import Simulator
 
 from rtl.axi import RESP_DECERR, RESP_OKAY
 from rtl.board_ram import BoardRam
-from rtl.uartbone import UartBone, RAM_BASE, STRB_BASE
+from rtl.bridge_map import RAM_BASE, STRB_BASE
+from rtl.uartbone import UartBone
 
 RAM_BYTES = 4096
 TIMEOUT = 64
