@@ -7,7 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["add_commands", "BOARD_NAMES", "DEFAULT_FPGA_OUT", "LOADER_COMMAND"]
+__all__ = ["add_commands", "add_play_target", "play_on_target", "BOARD_NAMES",
+           "DEFAULT_FPGA_OUT", "LOADER_COMMAND", "TARGETS"]
+
+#: where ``pcsim play`` plays: the cocotb simulation of audio_soc, or the simulated board
+TARGETS = ("sim", "board-sim")
+MINIPORTS = ("wavert", "wavecyclic", "wavepci")
 
 #: the board names (kept here so the parser needs neither Amaranth nor amaranth-boards)
 BOARD_NAMES = ("ulx3s-25f", "ulx3s-45f", "ulx3s-85f", "ecpix5-85")
@@ -32,6 +37,74 @@ def add_commands(sub, user_error):
                     "(default: load the FPGA's SRAM, lost at power-off)")
     fp.add_argument("--dry-run", action="store_true", help="print the command, do not run it")
     fp.set_defaults(func=lambda args: _fpga_program(args, user_error))
+
+    b = sub.add_parser("board", help="the driver stack against a board on a serial port")
+    bsub = b.add_subparsers(dest="board_command", required=True, metavar="ACTION")
+    bp = bsub.add_parser("play", help="play a WAV on the board's Pmod I2S2 through the stack")
+    bp.add_argument("input", metavar="IN.wav")
+    bp.add_argument("--port", required=True, help="the board's serial port, e.g. /dev/ttyUSB0")
+    bp.add_argument("--baud", type=int, default=3_000_000, help="serial rate (default 3000000)")
+    bp.add_argument("--miniport", choices=MINIPORTS, default="wavert")
+    _play_options(bp)
+    bp.set_defaults(func=lambda args: _board_play(args, user_error))
+
+
+def _play_options(parser):
+    parser.add_argument("--buffer-ms", type=int, default=None,
+                        help="the WaveRT cyclic buffer (default: 100 ms on a board)")
+    parser.add_argument("--report", metavar="R.json", help="write the JSON report here")
+    parser.add_argument("-q", "--quiet", action="store_true", help="do not print the report")
+
+
+def add_play_target(parser):
+    """``pcsim play --target``: the simulated machine (default) or the simulated board."""
+    parser.add_argument("--target", choices=TARGETS, default="sim",
+                        help="sim: audio_soc under cocotb (default); board-sim: the whole "
+                             "board under Verilator, driven through the serial bridge")
+    parser.add_argument("--buffer-ms", type=int, default=None,
+                        help="board-sim: the WaveRT cyclic buffer (default 100 ms)")
+
+
+def play_on_target(args, user_error):
+    """``pcsim play --target board-sim``; returns the exit status (0: bit-exact)."""
+    from cosim.wavio import WavError
+    from .player import board_sim_play, DEFAULT_BUFFER_MS
+    if args.volume is not None or args.mute:
+        raise user_error("--volume and --mute are not available with --target board-sim")
+    try:
+        report = board_sim_play(args.input, args.out, miniport=args.miniport,
+                                buffer_ms=args.buffer_ms or DEFAULT_BUFFER_MS,
+                                report_path=args.report, quiet=args.quiet)
+    except (WavError, ValueError) as exc:
+        raise user_error(str(exc)) from None
+    verdict = "bit-exact" if report["bit_exact"] else \
+        f"NOT bit-exact ({report['mismatched_frames']} frames differ)"
+    print(f"pcsim play: {report['frames_out']} of {report['frames_in']} frames reached the "
+          f"I2S pins of the simulated board, {verdict}, {report['underruns']} underruns; "
+          f"bridge {report['bridge_bytes_per_s'] / 1000:.0f} kB/s for "
+          f"{report['audio_bytes_per_s'] / 1000:.0f} kB/s of audio, register read "
+          f"{report['register_read_latency_us']:.0f} us; wrote {report['output']}",
+          file=sys.stderr)
+    return 0 if report["bit_exact"] and report["underruns"] == 0 else 1
+
+
+def _board_play(args, user_error):
+    from cosim.wavio import WavError
+    from .bridge import BridgeTimeout
+    from .player import serial_board_play, DEFAULT_BUFFER_MS
+    try:
+        report = serial_board_play(args.input, args.port, baud=args.baud,
+                                   miniport=args.miniport,
+                                   buffer_ms=args.buffer_ms or DEFAULT_BUFFER_MS,
+                                   report_path=args.report, quiet=args.quiet)
+    except (WavError, ValueError) as exc:
+        raise user_error(str(exc)) from None
+    except BridgeTimeout as exc:
+        print(f"pcsim: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"pcsim board play: {report['frames_in']} frames through {args.port}, "
+          f"{report['underruns']} underruns", file=sys.stderr)
+    return 0 if report["underruns"] == 0 else 1
 
 
 def _fpga_build(args, user_error):

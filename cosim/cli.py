@@ -6,7 +6,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from boardhost.commands import add_commands as add_board_commands
+from boardhost import commands as board_commands
 
 __all__ = ["main"]
 
@@ -67,6 +67,8 @@ def _stack_run(func, *a, **kw):
 
 def cmd_play(args):
     from .player import play
+    if args.target != "sim":
+        return board_commands.play_on_target(args, CliError)
     report = _stack_run(play, args.input, args.out, sim=args.sim, miniport=args.miniport,
                         waves=args.waves, report_path=args.report, quiet=args.quiet,
                         volume_db=args.volume, mute=args.mute)
@@ -188,6 +190,7 @@ def build_parser():
                          "the nearest step)")
     pl.add_argument("--mute", action="store_true", help="mute the headphone output")
     _stack_options(pl)
+    board_commands.add_play_target(pl)
     pl.set_defaults(func=cmd_play)
 
     rc = sub.add_parser("record", help="record from the microphone through the driver stack")
@@ -235,7 +238,7 @@ def build_parser():
                    help="Verilator: the plain build, not the profile-guided one")
     b.set_defaults(func=cmd_bench)
 
-    add_board_commands(sub, CliError)   # fpga build/program, board ... (boardhost.commands)
+    board_commands.add_commands(sub, CliError)   # fpga build/program, board play
     return p
 
 
