@@ -17,7 +17,8 @@ BEAT_BYTES = 4
 class BoardRam(wiring.Component):
     """``size`` bytes of block RAM (a power of two) with two ports.
 
-    ``host`` (the bridge) is a plain RAM port. ``axi`` is an AXI4 slave for the DMA master at
+    One RAM port (so it maps to block RAM with byte enables), shared: the DMA side has it
+    when it needs it, ``host`` (the bridge) is granted it otherwise. ``axi`` is an AXI4 slave for the DMA master at
     byte address :data:`~rtl.uartbone.RAM_BASE`: one transaction at a time, INCR bursts of
     32-bit beats with byte strobes; an address outside ``[RAM_BASE, RAM_BASE + size)`` answers
     DECERR (writes are dropped, reads return 0), so a stray DMA address becomes a bus error the
@@ -36,22 +37,25 @@ class BoardRam(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.mem = mem = Memory(shape=32, depth=self.words, init=[])
-        host_r = mem.read_port()
-        host_w = mem.write_port(granularity=8)
-        dma_r = mem.read_port()
-        dma_w = mem.write_port(granularity=8)
+        read = mem.read_port()
+        write = mem.write_port(granularity=8)
         h = self.host
-        m.d.comb += [host_r.addr.eq(h.addr), host_w.addr.eq(h.addr), h.r_data.eq(host_r.data),
-                     host_w.data.eq(h.w_data), host_w.en.eq(h.w_en)]
-
         a = self.axi
         addr = Signal(32)
         beats_left = Signal(8)
         inside = Signal()
+        rdata = Signal(32)
+        dma_uses = Signal()             # the DMA side has the port this clock
         dma_addr = addr[2:2 + (self.words - 1).bit_length()]
-        m.d.comb += [dma_r.addr.eq(dma_addr), dma_w.addr.eq(dma_addr), dma_w.data.eq(a.wdata),
-                     a.rdata.eq(dma_r.data & inside.replicate(32)),
-                     a.rresp.eq(RESP_OKAY), a.bresp.eq(RESP_OKAY), a.rlast.eq(beats_left == 0)]
+        m.d.comb += [h.r_data.eq(read.data), h.grant.eq(~dma_uses)]
+        with m.If(dma_uses):
+            m.d.comb += [read.addr.eq(dma_addr), write.addr.eq(dma_addr),
+                         write.data.eq(a.wdata)]
+        with m.Else():
+            m.d.comb += [read.addr.eq(h.addr), write.addr.eq(h.addr), write.data.eq(h.w_data),
+                         write.en.eq(h.w_en)]
+        m.d.comb += [a.rdata.eq(rdata), a.rresp.eq(RESP_OKAY), a.bresp.eq(RESP_OKAY),
+                     a.rlast.eq(beats_left == 0)]
         with m.If(~inside):
             m.d.comb += [a.rresp.eq(RESP_DECERR), a.bresp.eq(RESP_DECERR)]
 
@@ -73,7 +77,7 @@ class BoardRam(wiring.Component):
             with m.State("WRITE"):
                 m.d.comb += a.wready.eq(1)
                 with m.If(a.wvalid):
-                    m.d.comb += dma_w.en.eq(a.wstrb & inside.replicate(4))
+                    m.d.comb += [dma_uses.eq(1), write.en.eq(a.wstrb & inside.replicate(4))]
                     m.d.sync += addr.eq(addr + BEAT_BYTES)
                     with m.If(a.wlast):
                         m.next = "WRITE_RESP"
@@ -82,7 +86,11 @@ class BoardRam(wiring.Component):
                 with m.If(a.bready):
                     m.next = "IDLE"
             with m.State("READ_ADDR"):
-                m.next = "READ"             # the RAM's data follows its address by a clock
+                m.d.comb += dma_uses.eq(1)
+                m.next = "READ_DATA"        # the RAM's data follows its address by a clock
+            with m.State("READ_DATA"):
+                m.d.sync += rdata.eq(read.data & inside.replicate(32))
+                m.next = "READ"
             with m.State("READ"):
                 m.d.comb += a.rvalid.eq(1)
                 with m.If(a.rready):

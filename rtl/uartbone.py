@@ -45,12 +45,14 @@ REGION_SHIFT = 28
 
 
 class MemPortSignature(wiring.Signature):
-    """A block-RAM port, initiator side: ``addr`` (words), ``w_en`` byte enables; ``r_data`` is
-    the word at the address of the previous clock."""
+    """A shared block-RAM port, initiator side: ``addr`` (words), ``w_en`` byte enables.
+    ``grant`` says the RAM takes this side's address this clock (a write with ``w_en`` happens,
+    and ``r_data`` in the next clock is the word read)."""
 
     def __init__(self, addr_width):
         super().__init__({
             "addr": Out(addr_width), "w_data": Out(32), "w_en": Out(4), "r_data": In(32),
+            "grant": In(1),
         })
 
 
@@ -163,8 +165,10 @@ class UartBone(wiring.Component):
             with m.State("WBUS"):
                 with m.If(in_regs | in_strb):
                     m.next = "AXIL_W"
-                with m.Else():
-                    m.d.comb += self.ram.w_en.eq(Mux(in_ram, 0b1111, 0))
+                with m.Elif(~in_ram):
+                    next_word(m)            # nothing there: the write is dropped
+                with m.Elif(self.ram.grant):
+                    m.d.comb += self.ram.w_en.eq(0b1111)
                     next_word(m)
             with m.State("AXIL_W"):
                 # the register slave takes address and data together
@@ -178,7 +182,7 @@ class UartBone(wiring.Component):
             with m.State("RBUS"):
                 with m.If(in_regs | in_strb):
                     m.next = "AXIL_AR"
-                with m.Else():
+                with m.Elif(~in_ram | self.ram.grant):
                     m.next = "RAM_R"        # the RAM answers on the next clock
             with m.State("RAM_R"):
                 m.d.sync += data.eq(Mux(in_ram, self.ram.r_data, 0))
