@@ -99,17 +99,18 @@ def _tool_env():
     return env
 
 
-def parse_nextpnr_log(text, clock_name=None):
+def parse_nextpnr_log(text, target_hz=None):
     """``(utilisation, fmax_mhz, target_mhz)`` from a nextpnr-ecp5 log: the last "Device
-    utilisation" table and the last "Max frequency" line (of ``clock_name`` if given)."""
+    utilisation" table and the last "Max frequency" line (of the clock constrained to
+    ``target_hz`` if given: the system clock, not the oscillator's input net)."""
     utilisation = {}
     for name, used, total in re.findall(r"Info:\s+(\w+):\s+(\d+)/\s*(\d+)", text):
         if name in RESOURCE_NAMES:
             utilisation[RESOURCE_NAMES[name]] = (int(used), int(total))
     freqs = re.findall(r"Max frequency for clock\s+'([^']*)':\s+([\d.]+) MHz "
                        r"\((?:PASS|FAIL) at ([\d.]+) MHz\)", text)
-    if clock_name is not None:
-        freqs = [f for f in freqs if clock_name in f[0]]
+    if target_hz is not None:
+        freqs = [f for f in freqs if abs(float(f[2]) * 1e6 - target_hz) < 0.01e6]
     if not freqs:
         raise FpgaBuildError("the nextpnr log has no clock frequency report")
     _, fmax, target = freqs[-1]
@@ -143,7 +144,8 @@ def build_bitstream(board, out_dir=None, cache_dir=None, log=None):
         (build_dir / DONE_MARKER).write_text(f"{time.monotonic() - start:.1f}\n")
     seconds = float((build_dir / DONE_MARKER).read_text()) if cached else \
         time.monotonic() - start
-    utilisation, fmax, target = parse_nextpnr_log((build_dir / f"{TOP_NAME}.tim").read_text())
+    utilisation, fmax, target = parse_nextpnr_log((build_dir / f"{TOP_NAME}.tim").read_text(),
+                                                  top.clk_hz)
     result = FpgaResult(board, build_dir, build_dir / f"{TOP_NAME}.bit", utilisation, fmax,
                         target, seconds, cached)
     if out_dir is not None:
