@@ -17,7 +17,7 @@ REPORT_KEYS = {"frames_in", "frames_out", "bit_exact", "underruns", "interrupts"
 
 
 def pcsim(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "cosim.cli", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "pcsim", *map(str, args)],
                           capture_output=True, text=True, cwd=cwd)
 
 
@@ -47,7 +47,7 @@ def one_line_error(result, text):
 
 @pytest.mark.parametrize("kind,text", [
     ("missing", "no such file"),
-    ("text", "not a PCM WAV file"),
+    ("text", "not a WAV file"),
     ("8bit", "8-bit samples are not supported"),
     ("44k1", "44100 Hz is not supported"),
     ("6ch", "6 channels are not supported"),
@@ -89,7 +89,7 @@ def test_play_unknown_miniport_and_option(tmp_path):
 
 @pytest.mark.parametrize("args,text", [
     (["--seconds", "0.01"], "one of the arguments --in --tone is required"),
-    (["--seconds", "-1", "--tone", "440"], "--seconds must be positive"),
+    (["--seconds", "-1", "--tone", "440"], "must be a positive"),
     (["--seconds", "0.01", "--tone", "30000"], "outside 0 < f < 24000 Hz"),
     (["--seconds", "0.01", "--in", "missing.wav"], "no such file"),
 ])
