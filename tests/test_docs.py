@@ -1,6 +1,7 @@
 """The documentation matches the code: the register reference is what ``pcsim regmap``
 generates today, and every repository file the code, the docs and the README name exists."""
 
+import importlib
 import re
 from pathlib import Path
 
@@ -41,3 +42,37 @@ def test_no_reference_to_design_documents_outside_the_repository():
     offenders = [str(p.relative_to(ROOT)) for p in texts()
                  if p != Path(__file__) and re.search(r"\bDESIGN(\.md)?\b|PORTCLS_NOTES", p.read_text())]
     assert not offenders, offenders
+
+
+ROLE_RE = re.compile(r":(?:func|class|meth|mod|data|attr|exc):`~?([\w.]+)`")
+PACKAGES = ("rtl", "portdrv", "miniports", "harness", "cosim", "pcsim")
+
+
+def resolve(name):
+    """Import the longest module prefix of ``name`` and look the rest up as attributes."""
+    parts = name.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ImportError(name)
+
+
+def test_docstring_references_resolve():
+    """Every :func:/:class:/:mod: reference to one of our modules names something that
+    exists (no stale docstrings)."""
+    stale = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for name in ROLE_RE.findall(path.read_text()):
+                if name.split(".")[0] not in PACKAGES:
+                    continue
+                try:
+                    resolve(name)
+                except (ImportError, AttributeError):
+                    stale.append(f"{path.relative_to(ROOT)}: {name}")
+    assert not stale, "\n".join(stale)
