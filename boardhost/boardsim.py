@@ -21,7 +21,7 @@ from pathlib import Path
 
 from amaranth.back import verilog
 
-from cosim import build as cb
+from harness import build as cb
 from portdrv.hal import TimeBase
 from rtl.board_core import BoardCore
 
@@ -197,8 +197,7 @@ def build_board_sim(clk_hz=BOARD_SIM_CLK_HZ, baud=BOARD_SIM_BAUD):
         (work / "main.cpp").write_text(MAIN_CPP)
         with open(work / "build.log", "w") as log:
             # the same make variables as the cosim builds (the wheel's verilated.mk needs them)
-            env = dict(os.environ, MAKEFLAGS=" ".join(
-                v.replace(" ", "\\ ") for v in cb.VERILATOR_MAKE_VARS))
+            env = dict(os.environ, MAKEFLAGS=cb.makeflags(cb.make_vars()))
             done = subprocess.run(["verilator", "--cc", "--exe", "--build", "-j", "2",
                                    "-Wno-fatal", "-O3", "--x-assign", "fast", "--x-initial",
                                    "fast", "--top-module", TOP, f"{TOP}.v", "main.cpp",

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from rtl.boards import BOARDS, BoardTop, board_platform
+from rtl.boards.tops import BOARDS, BoardTop, board_platform
 
 __all__ = ["FpgaBuildError", "FpgaResult", "build_bitstream", "parse_nextpnr_log",
            "program_command", "TOOL_PACKAGES", "fpga_cache_root"]

@@ -18,7 +18,7 @@ miniports drive a board (or the simulated board) instead of the cocotb simulatio
 import asyncio
 import time
 
-from cosim.host_memory import PageAllocator, PagedPhysicalMemory
+from portdrv.pages import PageAllocator, PagedPhysicalMemory
 from portdrv.hal import (DevicePower, InterruptSource, RegisterAccess, Scheduler,
                          WrappedEvent)
 from portdrv.power import DevicePowerState

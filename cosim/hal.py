@@ -13,7 +13,7 @@ from portdrv.hal import DevicePower, InterruptSource, Scheduler, WrappedEvent
 from portdrv.power import DevicePowerState
 from portdrv.status import NTSTATUS
 
-from .host_memory import PagedPhysicalMemory
+from portdrv.pages import PagedPhysicalMemory
 
 __all__ = ["SimScheduler", "SimEvent", "SimInterruptSource", "SimPhysicalMemory",
            "SimDevicePower"]

@@ -71,6 +71,11 @@ class ClientStream:
     async def read(self, n):
         return await self.pin.read(n)
 
+    def queue_reads(self):
+        """Queue capture buffers before RUN (a WavePci pin stores straight into them), so
+        nothing the ADC delivers from the start is lost."""
+        self.pin.queue_reads()
+
     async def get_position(self):
         """``(play, write)`` byte positions since the stream started."""
         return await self.pin.get_position()

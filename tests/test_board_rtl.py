@@ -4,7 +4,7 @@ divider search against the ECP5 limits, and the four board tops elaborating to b
 import pytest
 from amaranth.sim import Simulator
 
-from rtl.boards import BOARDS, SYS_CLK_HZ, BoardTop, board_platform
+from rtl.boards.tops import BOARDS, SYS_CLK_HZ, BoardTop, board_platform
 from rtl.boards.pll import pll_config, VCO_MAX_MHZ, VCO_MIN_MHZ
 from rtl.pmod_i2s import PmodI2S, i2s_frame_clocks
 

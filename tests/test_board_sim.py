@@ -9,7 +9,7 @@ import pytest
 
 from boardhost.boardsim import BoardSim
 from boardhost.bridge import BridgeClient, BridgeTimeout, encode_frame
-from cosim.cli import main
+from pcsim.cli import main
 from rtl.bridge_map import CMD_READ, RAM_BASE
 from rtl.regmap import REGMAP
 

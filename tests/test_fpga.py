@@ -5,8 +5,8 @@ parser; the openFPGALoader command; the fpga CLI's errors."""
 import pytest
 
 from boardhost.fpga import FpgaBuildError, build_bitstream, parse_nextpnr_log, program_command
-from cosim.cli import main
-from rtl.boards import SYS_CLK_HZ
+from pcsim.cli import main
+from rtl.boards.tops import SYS_CLK_HZ
 
 LOG = """Info: Device utilisation:
 Info: 	          TRELLIS_IO:    21/  197    10%

@@ -15,7 +15,7 @@ BIT_US = 32.0       # one bit at 31250 baud
 
 
 def pcsim(*args):
-    return subprocess.run([sys.executable, "-m", "cosim.cli", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "pcsim", *map(str, args)],
                           capture_output=True, text=True)
 
 
@@ -51,7 +51,7 @@ def test_bad_midi_files_are_one_line_errors(tmp_path):
     truncated = tmp_path / "cut.mid"
     truncated.write_bytes(two_track_file()[:-9])
     report = tmp_path / "r.json"
-    for path, words in ((tmp_path / "missing.mid", "cannot read"), (bad, "format 2"),
+    for path, words in ((tmp_path / "missing.mid", "no such file"), (bad, "format 2"),
                         (truncated, "truncated")):
         result = pcsim("midi", "play", path, "--report", report)
         assert result.returncode == 2, result.stderr
@@ -85,3 +85,19 @@ def test_midi_play_to_the_wire(tmp_path, port):
     else:
         assert all(m["error_us"] >= 0 for m in report["messages"])
         assert report["max_timing_error_us"] < 5000   # software timing: late, not lost
+
+
+def test_seconds_stops_like_a_player(tmp_path):
+    """--seconds 0.06 plays the messages due before 60 ms, then All Notes Off on the channel
+    they used, at 60 ms: no note is left sounding."""
+    path = tmp_path / "song.mid"
+    path.write_bytes(two_track_file())
+    report_path = tmp_path / "r.json"
+    result = pcsim("midi", "play", path, "--seconds", "0.06", "--report", report_path, "-q")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(report_path.read_text())
+    assert report["intact"] and report["all_notes_off"] == 1
+    sent = [(m["intended_us"], m["data"]) for m in report["messages"]]
+    assert [t for t, _ in sent] == [0, 25000, 50000, 60000]
+    assert sent[-1][1] == "b07b00"              # CC 123 (All Notes Off) on channel 1
+    assert report["messages_on_wire"] == 4
