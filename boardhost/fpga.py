@@ -125,7 +125,9 @@ def build_bitstream(board, out_dir=None, cache_dir=None, log=None):
     start = time.monotonic()
     top = BoardTop(board)
     platform = board_platform(board)
-    plan = platform.prepare(top, name=TOP_NAME, nextpnr_opts=NEXTPNR_OPTS)
+    # no source locations in the netlist: the cache key then changes with the design only,
+    # not with a comment that moves a line
+    plan = platform.prepare(top, name=TOP_NAME, nextpnr_opts=NEXTPNR_OPTS, emit_src=False)
     key = hashlib.sha256(plan.digest() + "\0".join(tools).encode()).hexdigest()[:16]
     build_dir = Path(cache_dir or fpga_cache_root()) / f"{board}-{key}"
     cached = (build_dir / DONE_MARKER).exists()

@@ -15,14 +15,15 @@ BEAT_BYTES = 4
 
 
 class BoardRam(wiring.Component):
-    """``size`` bytes of block RAM (a power of two) with two ports.
+    """``size`` bytes of block RAM (a power of two) serving two sides.
 
-    One RAM port (so it maps to block RAM with byte enables), shared: the DMA side has it
-    when it needs it, ``host`` (the bridge) is granted it otherwise. ``axi`` is an AXI4 slave for the DMA master at
-    byte address :data:`~rtl.uartbone.RAM_BASE`: one transaction at a time, INCR bursts of
-    32-bit beats with byte strobes; an address outside ``[RAM_BASE, RAM_BASE + size)`` answers
-    DECERR (writes are dropped, reads return 0), so a stray DMA address becomes a bus error the
-    controller reports (DESE) rather than a silent write somewhere in the RAM."""
+    One RAM port (so it maps to block RAM with byte enables), shared: the DMA side has it when
+    it needs it, ``host`` (the bridge) is granted it otherwise. ``axi`` is an AXI4 slave for
+    the DMA master at byte address :data:`~rtl.bridge_map.RAM_BASE`: one transaction at a
+    time, INCR bursts of 32-bit beats with byte strobes; an address outside
+    ``[RAM_BASE, RAM_BASE + size)`` answers DECERR (writes are dropped, reads return 0), so a
+    stray DMA address becomes a bus error the controller reports (DESE) rather than a silent
+    write somewhere in the RAM."""
 
     def __init__(self, size=64 * 1024):
         if size & (size - 1) or size < 1024:
