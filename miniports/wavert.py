@@ -19,15 +19,21 @@ from .hda import LINK_FRAME_RATE
 from .wavestream import (DATA_RANGES, PIN_CAPTURE, PIN_CAPTURE_BRIDGE, PIN_RENDER,
                          PIN_RENDER_BRIDGE, HdaWaveMiniport, HdaWaveStream, split_at)
 
-__all__ = ["MiniportWaveRT", "MiniportWaveRTStream", "PIN_RENDER", "PIN_CAPTURE",
+__all__ = ["MiniportWaveRT", "MiniportWaveRTStream", "MAX_BUFFER_BYTES", "PIN_RENDER",
+           "PIN_CAPTURE",
            "PIN_RENDER_BRIDGE", "PIN_CAPTURE_BRIDGE", "DATA_RANGES"]
 
 #: link frames between a sample leaving the controller and reaching the DAC pins (render),
 #: and between the ADC sampling and the controller receiving it (capture)
 RENDER_LINK_FRAMES = 1
 CAPTURE_LINK_FRAMES = 2
-#: BDL capacity of one stream (entries), a buffer of up to 1 MiB in 4 KiB pages
+#: BDL capacity of one stream (entries): one per 4 KiB page, plus one per notification point
+#: that splits a page
 BDL_CAPACITY = 256
+#: the most notification points a buffer has (each may split a page into two entries)
+MAX_NOTIFICATIONS = 2
+#: the largest buffer the BDL can describe whatever the notification points
+MAX_BUFFER_BYTES = (BDL_CAPACITY - MAX_NOTIFICATIONS) * 4096
 
 
 def _frames_to_100ns(frames):
@@ -39,13 +45,13 @@ class MiniportWaveRT(HdaWaveMiniport):
 
     def get_device_description(self):
         return DeviceDescription(master=True, scatter_gather=True, dma32_bit_addresses=True,
-                                 maximum_length=BDL_CAPACITY * 4096)
+                                 maximum_length=MAX_BUFFER_BYTES)
 
     async def new_stream(self, port_stream, pin_id, capture, fmt):
         if pin_id not in (PIN_RENDER, PIN_CAPTURE) or capture != (pin_id == PIN_CAPTURE):
             return NTSTATUS.INVALID_PARAMETER, None
         stream = MiniportWaveRTStream(self, port_stream, capture)
-        status = await stream.open()
+        status = await stream.open(fmt)
         if status != NTSTATUS.SUCCESS:
             return status, None
         self.streams.append(stream)
@@ -78,9 +84,12 @@ class MiniportWaveRTStream(HdaWaveStream):
     async def _allocate(self, requested_size, count):
         if self.state != KSSTATE.STOP or self.mdl is not None:
             return NTSTATUS.INVALID_DEVICE_STATE, None, 0, 0, None
-        align = self.fmt.block_align if self.fmt else 4
-        unit = align * max(count, 1)
-        size = min(requested_size, BDL_CAPACITY // 2 * 4096) // unit * unit
+        # at least the requested size, rounded up to whole frames in every notification
+        # segment (IMiniportWaveRTStream::AllocateAudioBuffer, KSRTAUDIO_BUFFER_PROPERTY: as
+        # close to the request as the hardware allows); only a request beyond what the BDL
+        # can describe gets less
+        unit = self.fmt.block_align * max(count, 1)
+        size = min(-(-requested_size // unit) * unit, MAX_BUFFER_BYTES // unit * unit)
         if size <= 0:
             return NTSTATUS.INVALID_BUFFER_SIZE, None, 0, 0, None
         mdl = self.port_stream.allocate_pages_for_mdl(size)
@@ -94,6 +103,11 @@ class MiniportWaveRTStream(HdaWaveStream):
             return NTSTATUS.INSUFFICIENT_RESOURCES, None, 0, 0, None
         self.mdl, self.size, self.notification_count = mdl, size, count
         return NTSTATUS.SUCCESS, mdl, size, 0, "cached"
+
+    async def free_buffer_with_notification(self, mdl, size):
+        """IMiniportWaveRTStreamNotification::FreeBufferWithNotification: the buffer from
+        AllocateBufferWithNotification (its BDL has the IOC points)."""
+        await self.free_audio_buffer(mdl, size)
 
     async def free_audio_buffer(self, mdl, size):
         if mdl is not self.mdl:

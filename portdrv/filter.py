@@ -14,9 +14,9 @@ from enum import Enum, IntEnum
 
 from .formats import (AudioDataRange, MusicDataRange, MusicFormat, WaveFormat,
                       port_intersection)
-from .properties import AutomationTable, EventEntry, PropertyRequest, PropertyVerb, \
-    dispatch_property
-from .status import NTSTATUS
+from .properties import (AutomationTable, EventEntry, EventRequest, EventVerb,
+                         PropertyRequest, PropertyVerb, dispatch_property)
+from .status import NTSTATUS, nt_success
 
 __all__ = ["DataFlow", "Communication", "PinDescriptor", "FilterDescriptor", "Filter",
            "SubdeviceRegistry", "PhysicalConnection", "NodeType", "NodeDescriptor",
@@ -147,6 +147,11 @@ class Filter:
             lambda c, r, size: handler(pin_id, c, r, size))
         return port_intersection(bound, pin.data_ranges, client, output_size)
 
+    def format_matches(self, pin_id, fmt) -> bool:
+        """Whether one of pin ``pin_id``'s data ranges contains ``fmt``."""
+        desc = self.pin_descriptor(pin_id)
+        return desc is not None and any(_range_contains(r, fmt) for r in desc.data_ranges)
+
     async def create_pin(self, pin_id, fmt, **options):
         """Open an instance of pin ``pin_id`` with ``fmt``; returns ``(status, pin)``.
 
@@ -160,7 +165,7 @@ class Filter:
             return NTSTATUS.INVALID_PARAMETER, None
         if desc.communication == Communication.BRIDGE:
             return NTSTATUS.INVALID_DEVICE_REQUEST, None
-        if not any(_range_contains(r, fmt) for r in desc.data_ranges):
+        if not self.format_matches(pin_id, fmt):
             return NTSTATUS.NO_MATCH, None
         if self.instances[pin_id] >= desc.max_instances:
             return NTSTATUS.INSUFFICIENT_RESOURCES, None
@@ -211,14 +216,31 @@ class Filter:
         table = self._automation(node, pin)
         if table is None:
             return NTSTATUS.INVALID_PARAMETER, None
-        if not table.has_event(kind):
+        item = table.event_item(kind)
+        if item is None:
             return NTSTATUS.NOT_FOUND, None
+        # the miniport's event handler decides (PCEVENT_ITEM: PCEVENT_VERB_ADD)
+        status = self._event_handler(item, EventVerb.ADD, node, pin)
+        if not nt_success(status):
+            return status, None
         entry = EventEntry(kind, node, pin, self.port.resources.scheduler.new_event())
         self.port.events.add(entry)
         return NTSTATUS.SUCCESS, entry
 
     def disable_event(self, entry) -> int:
-        return self.port.events.remove(entry)
+        status = self.port.events.remove(entry)
+        if nt_success(status):
+            table = self._automation(entry.node, entry.pin)
+            item = table.event_item(entry.kind) if table is not None else None
+            if item is not None:
+                self._event_handler(item, EventVerb.REMOVE, entry.node, entry.pin)
+        return status
+
+    @staticmethod
+    def _event_handler(item, verb, node, pin) -> int:
+        if item.handler is None:
+            return NTSTATUS.SUCCESS
+        return item.handler(EventRequest(item.event, verb, node, pin))
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any
 from .status import NTSTATUS
 
 __all__ = ["PropertyVerb", "AudioProperty", "JackProperty", "KsEvent", "PropertyRequest",
-           "PropertyItem", "EventItem", "AutomationTable", "EventEntry", "EventList",
+           "PropertyItem", "EventItem", "EventVerb", "EventRequest", "AutomationTable", "EventEntry", "EventList",
            "SteppingRange", "JackDescription", "ALL_CHANNELS", "VOLUME_UNITS_PER_DB"]
 
 #: KSPROPERTY_AUDIO_VOLUMELEVEL is in 1/65536 dB (a 16.16 fixed-point dB value).
@@ -93,10 +93,29 @@ class PropertyItem:
     handler: Any
 
 
+class EventVerb(Enum):
+    """PCEVENT_VERB_*: what an event request asks the miniport's event handler."""
+    ADD = "add"             # a client enables the event
+    REMOVE = "remove"       # a client disables it
+
+
+@dataclass(frozen=True)
+class EventRequest:
+    """PCEVENT_REQUEST: the event, its target and the verb."""
+    event: KsEvent
+    verb: EventVerb
+    node: int | None = None
+    pin: int | None = None
+
+
 @dataclass(frozen=True)
 class EventItem:
-    """PCEVENT_ITEM: an event the node or pin can raise."""
+    """PCEVENT_ITEM: an event the node or pin can raise and the miniport's handler
+    (``handler(EventRequest) -> status``; None: the port accepts every request). The port
+    consults the handler on every enable and disable: a failed ADD is the client's answer
+    and nothing is enabled (PCEVENT_ITEM, IPortEvents::AddEventToEventList)."""
     event: KsEvent
+    handler: Any = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +128,10 @@ class AutomationTable:
         return next((i for i in self.properties if i.property == prop), None)
 
     def has_event(self, event):
-        return any(e.event == event for e in self.events)
+        return self.event_item(event) is not None
+
+    def event_item(self, event):
+        return next((e for e in self.events if e.event == event), None)
 
 
 async def dispatch_property(table, request):

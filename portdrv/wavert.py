@@ -16,9 +16,13 @@ Miniport contract (duck-typed, statuses as values):
   :class:`~portdrv.filter.FilterDescriptor`, ``get_device_description() ->``
   :class:`DeviceDescription`, ``async new_stream(port_stream, pin_id, capture, fmt) ->
   (status, stream)``, optional ``data_range_intersection(pin_id, client, range, size)``.
-- stream: ``async allocate_buffer_with_notification(count, size)`` and
-  ``async allocate_audio_buffer(size) -> (status, mdl, size, offset, cache_type)``,
-  ``async free_audio_buffer(mdl, size)``, ``register_notification_event(event)`` /
+- stream (its initial format is NewStream's ``fmt``; ``set_format`` is only called for a
+  later change, KSPROPERTY_CONNECTION_DATAFORMAT on a stopped pin):
+  ``async allocate_buffer_with_notification(count, size)`` and
+  ``async allocate_audio_buffer(size) -> (status, mdl, size, offset, cache_type)`` (``size``
+  at least the requested size, rounded up to what the hardware needs),
+  ``async free_audio_buffer(mdl, size)`` / ``async free_buffer_with_notification(mdl,
+  size)`` (whichever allocated it), ``register_notification_event(event)`` /
   ``unregister_notification_event(event) -> status``, ``get_hw_latency() ->``
   :class:`HwLatency`, ``get_position_register()`` / ``get_clock_register() -> (status,``
   :class:`HwRegister`\\ ``)``, ``async get_position() -> (status,`` :class:`AudioPosition`\\ ``)``,
@@ -155,7 +159,7 @@ class PortWaveRT(Port):
     """IPortWaveRT: binds a WaveRT miniport and makes its pins."""
 
     async def new_pin(self, filter, pin_id, fmt, *, buffer_bytes=None, notifications=2):
-        """Create the miniport stream, set its format, allocate the cyclic buffer of
+        """Create the miniport stream with the pin's format, allocate the cyclic buffer of
         ``buffer_bytes`` (default 20 ms) with ``notifications`` events per buffer (0 for a
         buffer without notification) and return ``(status, WaveRTPin)``."""
         if notifications not in (0, 1, 2):
@@ -169,8 +173,7 @@ class PortWaveRT(Port):
         pin = WaveRTPin(self, filter, pin_id, capture, fmt, stream, port_stream)
         status = await pin._allocate(buffer_bytes, notifications)
         if not nt_success(status):
-            if pin._mdl is not None:
-                await stream.free_audio_buffer(pin._mdl, pin.buffer_size)
+            await pin._free_buffer()
             await stream.close()
             port_stream.free_all()
             return status, None
@@ -185,6 +188,7 @@ class WaveRTPin(CyclicBufferPin):
         super().__init__(port, filter, pin_id, capture, fmt, stream)
         self._port_stream = port_stream
         self._mdl = None
+        self._with_notification = False
         self.notifications = 0
 
     # ---- set-up -------------------------------------------------------------------------------
@@ -193,9 +197,8 @@ class WaveRTPin(CyclicBufferPin):
         fmt = self.format
         if buffer_bytes is None:
             buffer_bytes = fmt.avg_bytes_per_sec // 50       # 20 ms
-        status = await self.stream.set_format(fmt)
-        if not nt_success(status):
-            return status
+        # the stream got its format in NewStream: no SetFormat here (IMiniportWaveRT::
+        # NewStream, IMiniportWaveRTStream::SetFormat)
         if notifications:
             result = await self.stream.allocate_buffer_with_notification(notifications,
                                                                         buffer_bytes)
@@ -205,16 +208,25 @@ class WaveRTPin(CyclicBufferPin):
         if not nt_success(status):
             return status
         self._mdl = mdl
+        self._with_notification = bool(notifications)
         self.buffer_size = size
         self.buffer = CyclicBuffer(self._port_stream.map_allocated_pages(mdl), offset, size)
         self.notifications = notifications
-        if notifications < 2:
-            # one wake per lap leaves no margin: a quarter-buffer timer drives the engine
-            self.wake_period = max(1, size * 10_000_000 // fmt.avg_bytes_per_sec // 4)
+        self._set_wake_period()
         if notifications:
             status = self.stream.register_notification_event(self._wake)
             if not nt_success(status):
                 return status
+        return NTSTATUS.SUCCESS
+
+    def _set_wake_period(self):
+        if self.notifications < 2:
+            # one wake per lap leaves no margin: a quarter-buffer timer drives the engine
+            self.wake_period = max(1, self.buffer_size * 10_000_000
+                                   // self.format.avg_bytes_per_sec // 4)
+
+    async def _format_changed(self):
+        self._set_wake_period()
         return NTSTATUS.SUCCESS
 
     # ---- properties -----------------------------------------------------------------------------
@@ -252,8 +264,18 @@ class WaveRTPin(CyclicBufferPin):
     async def _release(self):
         if self.notifications:
             self.stream.unregister_notification_event(self._wake)
-        if self._mdl is not None:
-            await self.stream.free_audio_buffer(self._mdl, self.buffer_size)
-            self._mdl = None
+        await self._free_buffer()
         await self.stream.close()
         self._port_stream.free_all()
+
+    async def _free_buffer(self):
+        """Give the buffer back the way it was allocated: FreeBufferWithNotification for one
+        from AllocateBufferWithNotification, else FreeAudioBuffer
+        (IMiniportWaveRTStreamNotification::FreeBufferWithNotification)."""
+        if self._mdl is None:
+            return
+        if self._with_notification:
+            await self.stream.free_buffer_with_notification(self._mdl, self.buffer_size)
+        else:
+            await self.stream.free_audio_buffer(self._mdl, self.buffer_size)
+        self._mdl = None

@@ -241,7 +241,9 @@ async def state_transitions(dut):
     assert await mini.set_state(KSSTATE.RUN) == NTSTATUS.INVALID_DEVICE_STATE
     assert await stream.pin.set_state(7) == NTSTATUS.INVALID_PARAMETER
     await stream.set_state(KSSTATE.RUN)
-    assert await mini.set_format(STEREO16) == NTSTATUS.INVALID_DEVICE_STATE
+    # IMiniportWaveRTStream::SetFormat documents INVALID_PARAMETER for a running stream (was:
+    # INVALID_DEVICE_STATE)
+    assert await mini.set_format(STEREO16) == NTSTATUS.INVALID_PARAMETER
     assert await mini.set_state(KSSTATE.ACQUIRE) == NTSTATUS.INVALID_DEVICE_STATE
     await stream.close()
     assert await stream.pin.set_state(KSSTATE.RUN) == NTSTATUS.INVALID_DEVICE_STATE
