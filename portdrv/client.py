@@ -62,6 +62,11 @@ class ClientStream:
         check_status(status, f"writing {len(data)} bytes")
         return packet
 
+    async def cancel(self, packet):
+        """Cancel a packet :meth:`write` queued (IoCancelIrp); raises StatusError if the port
+        cannot (NOT_FOUND: it is no longer pending)."""
+        check_status(await self.pin.cancel(packet), "cancelling a packet")
+
     def end_of_stream(self):
         self.pin.end_of_stream()
 

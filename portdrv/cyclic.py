@@ -111,6 +111,16 @@ class CyclicBufferPin(Pin):
             return NTSTATUS.INSUFFICIENT_RESOURCES, None
         return self._packets.submit(packet), packet
 
+    async def cancel(self, packet):
+        """Cancel a render packet the engine has not started copying (IoCancelIrp):
+        CANCELLED; NOT_FOUND if it is not queued, or already partly in the buffer."""
+        if packet.done:
+            return NTSTATUS.NOT_FOUND
+        status = self._packets.cancel(packet)
+        if status == NTSTATUS.SUCCESS:
+            packet.release()
+        return status
+
     def end_of_stream(self):
         """No more render data will come; :meth:`wait_drained` then waits for the end."""
         if not self.capture and not self._packets.eos_queued:

@@ -370,6 +370,7 @@ class VirtualWavePciStream(VirtualDevice):
         self._done = 0                # bytes played (render) or stored (capture)
         self._ran = 0                 # elapsed bytes accounted for
         self.starvations = 0
+        self._dry = False
         self.mapping_available_calls = 0
         self.revokes = []
 
@@ -405,6 +406,7 @@ class VirtualWavePciStream(VirtualDevice):
 
     def reset(self):
         self._done = self._ran = 0
+        self._dry = False
 
     async def set_state(self, state):
         status = await super().set_state(state)
@@ -418,6 +420,9 @@ class VirtualWavePciStream(VirtualDevice):
                 return
             self.queue.append([self._next_tag, address, length, 0])
             self._next_tag += 1
+            if self._dry:
+                self.starvations += 1         # data came after the engine had run dry
+                self._dry = False
 
     def tick(self):
         budget = self.elapsed_bytes() - self._ran
@@ -438,7 +443,7 @@ class VirtualWavePciStream(VirtualDevice):
                 self.port_stream.release_mapping(tag)
                 self._pull()
         if budget > 0 and self._done:
-            self.starvations += 1             # the engine ran dry: silence meanwhile
+            self._dry = True                  # the engine ran dry: silence meanwhile
 
 
 class VirtualWavePci(VirtualMiniport):

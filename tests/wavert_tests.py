@@ -19,6 +19,8 @@ from portdrv.ksstate import KSSTATE
 from portdrv.status import NTSTATUS, StatusError
 from rtl.regmap import stream_reg
 
+from port_scenarios import record_steps
+
 SHORT = cocotb.SIM_NAME.lower().startswith("icarus") if cocotb.SIM_NAME else False
 STEREO16 = WaveFormat.pcm(2, 48000, 16)
 #: simulated time after which a test fails instead of waiting on (Icarus: ~1 wall s per ms)
@@ -51,14 +53,7 @@ class TB(AudioSystem):
 
     def record_steps(self, stream):
         """Log every state the port passes to the miniport stream."""
-        steps = []
-        inner = stream.pin.stream.set_state
-
-        async def set_state(state):
-            steps.append(KSSTATE(state))
-            return await inner(state)
-        stream.pin.stream.set_state = set_state
-        return steps
+        return record_steps(stream)
 
     async def hw_running(self, stream):
         return await self.regs.read_field(stream_reg("CTL", stream.pin.stream.engine.n), "RUN")
