@@ -6,7 +6,9 @@ from __future__ import annotations
 import inspect
 
 from .ksstate import KSSTATE, StreamState
-from .properties import EventList
+from .properties import (AudioPosition, AudioProperty, AutomationTable, ConnectionProperty,
+                         EventList, PropertyItem, PropertyRequest, PropertyVerb,
+                         dispatch_property)
 from .status import NTSTATUS, nt_success
 
 __all__ = ["Port", "ServiceGroupPort", "Pin", "call_miniport"]
@@ -127,6 +129,34 @@ class Pin:
         """Called while paused, after the device lost its context in D3 and the miniport
         restored its stream: a pin that keeps positions of its own brings them in line."""
 
+    # ---- properties of the pin instance ----------------------------------------------------
+
+    async def property(self, prop, verb=PropertyVerb.GET, value=None):
+        """A property request on this pin (what :meth:`Filter.pin_property` routes here):
+        ``(status, value)`` from the handler in the pin's automation table."""
+        table = AutomationTable(tuple(self._property_items()))
+        return await dispatch_property(table, PropertyRequest(prop, PropertyVerb(verb),
+                                                              pin=self.pin_id, value=value))
+
+    def _property_items(self):
+        """The pin's PCPROPERTY_ITEMs: KSPROPERTY_CONNECTION_DATAFORMAT, and
+        KSPROPERTY_AUDIO_POSITION on a pin that keeps positions; subclasses add theirs."""
+        items = [PropertyItem(ConnectionProperty.DATAFORMAT,
+                              PropertyVerb.GET | PropertyVerb.SET, self._dataformat_property)]
+        if callable(getattr(self, "get_position", None)):
+            items.append(PropertyItem(AudioProperty.POSITION, PropertyVerb.GET,
+                                      self._position_property))
+        return items
+
+    async def _dataformat_property(self, request):
+        if request.verb == PropertyVerb.GET:
+            return NTSTATUS.SUCCESS, self.format
+        return await self.set_data_format(request.value), self.format
+
+    async def _position_property(self, request):
+        play, write = await self.get_position()
+        return NTSTATUS.SUCCESS, AudioPosition(play, write)
+
     async def set_data_format(self, fmt) -> int:
         """KSPROPERTY_CONNECTION_DATAFORMAT (SET): change the format of a stopped pin through
         the miniport stream's SetFormat (the only time a port calls it: the initial format
@@ -138,7 +168,10 @@ class Pin:
             return NTSTATUS.INVALID_DEVICE_STATE
         if not self.filter.format_matches(self.pin_id, fmt):
             return NTSTATUS.NO_MATCH
-        status = await call_miniport(self.stream.set_format, fmt)
+        set_format = getattr(self.stream, "set_format", None)
+        if set_format is None:
+            return NTSTATUS.INVALID_DEVICE_REQUEST      # a stream with one fixed format
+        status = await call_miniport(set_format, fmt)
         if not nt_success(status):
             return status
         previous, self.format = self.format, fmt

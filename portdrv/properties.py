@@ -19,7 +19,8 @@ from typing import Any
 
 from .status import NTSTATUS
 
-__all__ = ["PropertyVerb", "AudioProperty", "JackProperty", "KsEvent", "PropertyRequest",
+__all__ = ["PropertyVerb", "AudioProperty", "PinProperty", "ConnectionProperty",
+           "RtAudioProperty", "AudioPosition", "PinInstances", "JackProperty", "KsEvent", "PropertyRequest",
            "PropertyItem", "EventItem", "EventVerb", "EventRequest", "AutomationTable", "EventEntry", "EventList",
            "SteppingRange", "JackDescription", "ALL_CHANNELS", "VOLUME_UNITS_PER_DB"]
 
@@ -37,11 +38,56 @@ class PropertyVerb(IntFlag):
 
 
 class AudioProperty(Enum):
-    """KSPROPSETID_Audio properties on topology nodes."""
+    """KSPROPSETID_Audio properties: on topology nodes, and (POSITION, LATENCY) on wave pins."""
     VOLUMELEVEL = "volumelevel"     # int per channel, 1/65536 dB
     MUTE = "mute"                   # bool per channel
     MUX_SOURCE = "mux_source"       # the mux node's input pin number (its connection index)
     PEAKMETER = "peakmeter"         # int per channel, 0 .. 0x7FFFFFFF linear, reset by reading
+    POSITION = "position"           # a pin's KSAUDIO_POSITION (play, write), bytes
+    LATENCY = "latency"             # a pin's latency in 100-ns units
+
+
+class PinProperty(Enum):
+    """KSPROPSETID_Pin properties of a pin factory, answered by the port's filter."""
+    CINSTANCES = "cinstances"               # PinInstances
+    DATARANGES = "dataranges"               # the pin's data ranges
+    DATAINTERSECTION = "dataintersection"   # value (client range or format, size) -> answer
+    PHYSICALCONNECTION = "physicalconnection"   # the PhysicalConnection of a bridge pin
+
+
+class ConnectionProperty(Enum):
+    """KSPROPSETID_Connection properties of a pin instance."""
+    DATAFORMAT = "dataformat"       # GET the format; SET changes it on a stopped pin
+
+
+class RtAudioProperty(Enum):
+    """KSPROPSETID_RtAudio properties of a WaveRT pin instance."""
+    BUFFER = "buffer"                                   # value: requested size
+    BUFFER_WITH_NOTIFICATION = "buffer_with_notification"   # value: (size, count)
+    POSITIONREGISTER = "positionregister"
+    CLOCKREGISTER = "clockregister"
+    HWLATENCY = "hwlatency"
+    REGISTER_NOTIFICATION_EVENT = "register_notification_event"        # value: an event
+    UNREGISTER_NOTIFICATION_EVENT = "unregister_notification_event"    # value: an event
+    PACKETCOUNT = "packetcount"
+    PRESENTATION_POSITION = "presentation_position"
+
+
+@dataclass(frozen=True)
+class AudioPosition:
+    """KSAUDIO_POSITION. A WaveRT miniport stream reports offsets in its cyclic buffer (for
+    render the play offset is what has left the device and the write offset what its DMA has
+    fetched; for capture the write offset is what the DMA has stored); a pin's
+    KSPROPERTY_AUDIO_POSITION gives byte positions since the stream started."""
+    play_offset: int
+    write_offset: int
+
+
+@dataclass(frozen=True)
+class PinInstances:
+    """KSPIN_CINSTANCES: how many instances a pin factory allows and how many are open."""
+    possible: int
+    current: int
 
 
 class JackProperty(Enum):

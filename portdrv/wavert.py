@@ -35,11 +35,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .cyclic import CyclicBufferPin
+from .ksstate import KSSTATE
 from .port import Port
+from .properties import (AudioPosition, AudioProperty, PropertyItem, PropertyVerb,
+                         RtAudioProperty)
 from .memory import CyclicBuffer, MappedBuffer, allocate_mdl, free_mdl
 from .status import NTSTATUS, nt_success
 
-__all__ = ["PortWaveRT", "PortWaveRTStream", "WaveRTPin", "HwLatency", "HwRegister",
+__all__ = ["PortWaveRT", "PortWaveRTStream", "WaveRTPin", "RtAudioBuffer", "HwLatency",
+           "HwRegister",
            "AudioPosition", "DeviceDescription", "RegisterMapping"]
 
 
@@ -61,15 +65,6 @@ class HwRegister:
     accuracy: int
     numerator: int = 0
     denominator: int = 0
-
-
-@dataclass(frozen=True)
-class AudioPosition:
-    """KSAUDIO_POSITION of a WaveRT stream: offsets in the cyclic buffer. For render the play
-    offset is what has left the device and the write offset what its DMA has fetched; for
-    capture the write offset is what the DMA has stored."""
-    play_offset: int
-    write_offset: int
 
 
 @dataclass(frozen=True)
@@ -158,26 +153,29 @@ class RegisterMapping:
 class PortWaveRT(Port):
     """IPortWaveRT: binds a WaveRT miniport and makes its pins."""
 
-    async def new_pin(self, filter, pin_id, fmt, *, buffer_bytes=None, notifications=2):
-        """Create the miniport stream with the pin's format, allocate the cyclic buffer of
-        ``buffer_bytes`` (default 20 ms) with ``notifications`` events per buffer (0 for a
-        buffer without notification) and return ``(status, WaveRTPin)``."""
-        if notifications not in (0, 1, 2):
-            return NTSTATUS.INVALID_PARAMETER, None
+    async def new_pin(self, filter, pin_id, fmt):
+        """Create the miniport stream with the pin's format; returns ``(status, WaveRTPin)``.
+        The pin has no buffer yet: the client allocates it with KSPROPERTY_RTAUDIO_BUFFER
+        or KSPROPERTY_RTAUDIO_BUFFER_WITH_NOTIFICATION (:meth:`WaveRTPin.allocate_buffer`)
+        before the pin can leave STOP."""
         capture = filter.pins[pin_id].capture
         port_stream = PortWaveRTStream(self.resources.memory)
+        # the initial format goes to NewStream; no SetFormat follows (IMiniportWaveRT::
+        # NewStream, IMiniportWaveRTStream::SetFormat)
         status, stream = await self.miniport.new_stream(port_stream, pin_id, capture, fmt)
         if not nt_success(status):
             port_stream.free_all()
             return status, None
-        pin = WaveRTPin(self, filter, pin_id, capture, fmt, stream, port_stream)
-        status = await pin._allocate(buffer_bytes, notifications)
-        if not nt_success(status):
-            await pin._free_buffer()
-            await stream.close()
-            port_stream.free_all()
-            return status, None
-        return NTSTATUS.SUCCESS, pin
+        return NTSTATUS.SUCCESS, WaveRTPin(self, filter, pin_id, capture, fmt, stream,
+                                           port_stream)
+
+
+@dataclass(frozen=True)
+class RtAudioBuffer:
+    """KSRTAUDIO_BUFFER: the cyclic buffer as the client sees it (its mapping) and its
+    actual size in bytes."""
+    buffer: CyclicBuffer
+    actual_size: int
 
 
 class WaveRTPin(CyclicBufferPin):
@@ -189,16 +187,29 @@ class WaveRTPin(CyclicBufferPin):
         self._port_stream = port_stream
         self._mdl = None
         self._with_notification = False
+        self._client_events = []       # notification events clients registered
         self.notifications = 0
 
     # ---- set-up -------------------------------------------------------------------------------
 
+    async def allocate_buffer(self, requested_bytes, notifications=0):
+        """KSPROPERTY_RTAUDIO_BUFFER (``notifications`` 0) or _BUFFER_WITH_NOTIFICATION (1
+        or 2 events per lap): the miniport allocates the cyclic buffer (at least
+        ``requested_bytes``, IMiniportWaveRTStream::AllocateAudioBuffer). A previous buffer
+        is given back first; only in STOP (INVALID_DEVICE_STATE otherwise).
+        ``(status, RtAudioBuffer)``."""
+        if self.state != KSSTATE.STOP or self._closed:
+            return NTSTATUS.INVALID_DEVICE_STATE, None
+        if notifications not in (0, 1, 2):
+            return NTSTATUS.INVALID_PARAMETER, None
+        await self._free_buffer()
+        status = await self._allocate(requested_bytes, notifications)
+        if not nt_success(status):
+            await self._free_buffer()
+            return status, None
+        return status, RtAudioBuffer(self.buffer, self.buffer_size)
+
     async def _allocate(self, buffer_bytes, notifications):
-        fmt = self.format
-        if buffer_bytes is None:
-            buffer_bytes = fmt.avg_bytes_per_sec // 50       # 20 ms
-        # the stream got its format in NewStream: no SetFormat here (IMiniportWaveRT::
-        # NewStream, IMiniportWaveRTStream::SetFormat)
         if notifications:
             result = await self.stream.allocate_buffer_with_notification(notifications,
                                                                         buffer_bytes)
@@ -212,6 +223,7 @@ class WaveRTPin(CyclicBufferPin):
         self.buffer_size = size
         self.buffer = CyclicBuffer(self._port_stream.map_allocated_pages(mdl), offset, size)
         self.notifications = notifications
+        self.wake_period = 0
         self._set_wake_period()
         if notifications:
             status = self.stream.register_notification_event(self._wake)
@@ -219,8 +231,13 @@ class WaveRTPin(CyclicBufferPin):
                 return status
         return NTSTATUS.SUCCESS
 
+    async def _step(self, state):
+        if state == KSSTATE.ACQUIRE and self.state == KSSTATE.STOP and self._mdl is None:
+            return NTSTATUS.INVALID_DEVICE_STATE    # KSPROPERTY_RTAUDIO_BUFFER comes first
+        return await super()._step(state)
+
     def _set_wake_period(self):
-        if self.notifications < 2:
+        if self._mdl is not None and self.notifications < 2:
             # one wake per lap leaves no margin: a quarter-buffer timer drives the engine
             self.wake_period = max(1, self.buffer_size * 10_000_000
                                    // self.format.avg_bytes_per_sec // 4)
@@ -228,6 +245,66 @@ class WaveRTPin(CyclicBufferPin):
     async def _format_changed(self):
         self._set_wake_period()
         return NTSTATUS.SUCCESS
+
+    # ---- KS properties (KSPROPSETID_RtAudio, KSPROPERTY_AUDIO_LATENCY) --------------------
+
+    def _property_items(self):
+        get = PropertyVerb.GET
+        return super()._property_items() + [
+            PropertyItem(AudioProperty.LATENCY, get, self._latency_property),
+            PropertyItem(RtAudioProperty.BUFFER, get, self._buffer_property),
+            PropertyItem(RtAudioProperty.BUFFER_WITH_NOTIFICATION, get, self._buffer_property),
+            PropertyItem(RtAudioProperty.POSITIONREGISTER, get, self._register_property),
+            PropertyItem(RtAudioProperty.CLOCKREGISTER, get, self._register_property),
+            PropertyItem(RtAudioProperty.HWLATENCY, get, self._hw_latency_property),
+            PropertyItem(RtAudioProperty.REGISTER_NOTIFICATION_EVENT, get,
+                         self._notification_event_property),
+            PropertyItem(RtAudioProperty.UNREGISTER_NOTIFICATION_EVENT, get,
+                         self._notification_event_property),
+        ]
+
+    async def _buffer_property(self, request):
+        """KSPROPERTY_RTAUDIO_BUFFER (value: the requested size) and
+        KSPROPERTY_RTAUDIO_BUFFER_WITH_NOTIFICATION (value: (size, notification count))."""
+        if request.property == RtAudioProperty.BUFFER:
+            return await self.allocate_buffer(request.value, 0)
+        size, count = request.value
+        if count not in (1, 2):
+            return NTSTATUS.INVALID_PARAMETER, None
+        return await self.allocate_buffer(size, count)
+
+    async def _register_property(self, request):
+        """KSPROPERTY_RTAUDIO_POSITIONREGISTER / CLOCKREGISTER: a RegisterMapping."""
+        if request.property == RtAudioProperty.POSITIONREGISTER:
+            return self.position_register()
+        return self.clock_register()
+
+    async def _hw_latency_property(self, request):
+        return NTSTATUS.SUCCESS, self.get_hw_latency()
+
+    async def _latency_property(self, request):
+        """KSPROPERTY_AUDIO_LATENCY in 100-ns units: the FIFO at the stream's byte rate plus
+        the chipset and codec delays the miniport reports (KSRTAUDIO_HWLATENCY)."""
+        hw = self.get_hw_latency()
+        fifo = hw.fifo_size * 10_000_000 // self.format.avg_bytes_per_sec
+        return NTSTATUS.SUCCESS, fifo + hw.chipset_delay + hw.codec_delay
+
+    async def _notification_event_property(self, request):
+        """KSPROPERTY_RTAUDIO_(UN)REGISTER_NOTIFICATION_EVENT: a client's event, signalled at
+        the buffer's notification points; only on a buffer allocated with notification
+        (INVALID_DEVICE_REQUEST otherwise)."""
+        event = request.value
+        if not self.notifications:
+            return NTSTATUS.INVALID_DEVICE_REQUEST, None
+        if request.property == RtAudioProperty.REGISTER_NOTIFICATION_EVENT:
+            status = self.stream.register_notification_event(event)
+            if nt_success(status):
+                self._client_events.append(event)
+            return status, None
+        if event not in self._client_events:
+            return NTSTATUS.NOT_FOUND, None
+        self._client_events.remove(event)
+        return self.stream.unregister_notification_event(event), None
 
     # ---- properties -----------------------------------------------------------------------------
 
@@ -262,8 +339,6 @@ class WaveRTPin(CyclicBufferPin):
         return status, pos.play_offset, pos.write_offset
 
     async def _release(self):
-        if self.notifications:
-            self.stream.unregister_notification_event(self._wake)
         await self._free_buffer()
         await self.stream.close()
         self._port_stream.free_all()
@@ -271,11 +346,18 @@ class WaveRTPin(CyclicBufferPin):
     async def _free_buffer(self):
         """Give the buffer back the way it was allocated: FreeBufferWithNotification for one
         from AllocateBufferWithNotification, else FreeAudioBuffer
-        (IMiniportWaveRTStreamNotification::FreeBufferWithNotification)."""
+        (IMiniportWaveRTStreamNotification::FreeBufferWithNotification); the notification
+        events registered on it go first."""
         if self._mdl is None:
             return
+        if self.notifications:
+            for event in [self._wake] + self._client_events:
+                self.stream.unregister_notification_event(event)
+            self._client_events.clear()
         if self._with_notification:
             await self.stream.free_buffer_with_notification(self._mdl, self.buffer_size)
         else:
             await self.stream.free_audio_buffer(self._mdl, self.buffer_size)
         self._mdl = None
+        self.buffer = None
+        self.notifications = 0
