@@ -67,7 +67,7 @@ def cmd_play(args):
     from .player import play
     report = _stack_run(play, args.input, args.out, sim=args.sim, miniport=args.miniport,
                         waves=args.waves, report_path=args.report, quiet=args.quiet,
-                        volume_db=args.volume, mute=args.mute)
+                        volume_db=args.volume, mute=args.mute, packet_mode=args.packet_mode)
     verdict = "bit-exact" if report["bit_exact"] else \
         f"NOT bit-exact ({report['mismatched_frames']} frames differ)"
     if args.volume is not None or args.mute:
@@ -83,7 +83,8 @@ def cmd_record(args):
     from .player import record
     report = _stack_run(record, args.output, args.seconds, in_wav=args.input,
                         tone_hz=args.tone, sim=args.sim, miniport=args.miniport,
-                        waves=args.waves, report_path=args.report, quiet=args.quiet)
+                        waves=args.waves, report_path=args.report, quiet=args.quiet,
+                        packet_mode=args.packet_mode)
     verdict = "bit-exact" if report["bit_exact"] else "NOT bit-exact"
     print(f"pcsim record: {report['frames_out']} frames from the microphone ({verdict}), "
           f"{report['underruns']} overruns; wrote {report['output']}", file=sys.stderr)
@@ -158,6 +159,9 @@ def _stack_options(parser):
     parser.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
     parser.add_argument("--waves", metavar="FILE.fst|FILE.vcd", help="record waveforms")
     parser.add_argument("--report", metavar="R.json", help="write the JSON report here")
+    parser.add_argument("--packet-mode", action="store_true",
+                        help="stream in WaveRT packets (Windows 10's low-latency path; "
+                             "needs --miniport wavert)")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not print the report")
 
 

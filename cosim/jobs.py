@@ -91,7 +91,8 @@ async def play_job(dut):
     report = await play_through_stack(system, pcm, job["channels"], job["bits"], job["rate"],
                                       progress=_progress_writer(job.get("progress")),
                                       volume_db=job.get("volume_db"),
-                                      mute=job.get("mute", False))
+                                      mute=job.get("mute", False),
+                                      packet_mode=job.get("packet_mode", False))
     frames = report.pop("frames")
     Path(job["output"]).write_bytes(pack_frames(frames))
     Path(job["result"]).write_text(json.dumps(report, indent=2))
@@ -111,7 +112,8 @@ async def record_job(dut):
         source = tone_frames(job["tone_hz"], job["rate"], job["frames"] + job["rate"])
     report = await record_through_stack(system, source, job["frames"], job["channels"],
                                         job["bits"], job["rate"],
-                                        progress=_progress_writer(job.get("progress")))
+                                        progress=_progress_writer(job.get("progress")),
+                                        packet_mode=job.get("packet_mode", False))
     Path(job["output"]).write_bytes(report.pop("pcm"))
     Path(job["result"]).write_text(json.dumps(report, indent=2))
 

@@ -112,14 +112,22 @@ def _check_miniport(miniport):
                          f"{', '.join(MINIPORTS)})")
 
 
+def _check_packet_mode(packet_mode, miniport):
+    if packet_mode and miniport != "wavert":
+        raise ValueError(f"--packet-mode needs --miniport wavert, not {miniport}")
+
+
 def play(in_wav, out_wav=None, *, sim="verilator", miniport="wavert", waves=None,
-         report_path=None, quiet=False, pgo=False, volume_db=None, mute=False):
+         report_path=None, quiet=False, pgo=False, volume_db=None, mute=False,
+         packet_mode=False):
     """Play ``in_wav`` through the driver stack; write what reached the DAC to ``out_wav``.
     Returns the report dict. Raises WavError/ValueError for bad input (before simulating).
     ``volume_db``/``mute`` set the headphone output through the topology filter first (the
     driver rounds to the codec's 0.75 dB steps and clamps to its range); ``pgo`` runs
-    Verilator's profile-guided build (benchmarks)."""
+    Verilator's profile-guided build (benchmarks); ``packet_mode`` streams in WaveRT
+    packets."""
     _check_miniport(miniport)
+    _check_packet_mode(packet_mode, miniport)
     if volume_db is not None and not math.isfinite(volume_db):
         raise ValueError(f"--volume must be a finite number of dB, not {volume_db}")
     pcm = read_wav(in_wav)
@@ -135,7 +143,7 @@ def play(in_wav, out_wav=None, *, sim="verilator", miniport="wavert", waves=None
         pcm_file.write_bytes(pcm.data)
         job = {"pcm": str(pcm_file), "channels": pcm.channels, "bits": pcm.bits,
                "rate": pcm.rate, "output": str(Path(tmp) / "dac.raw"), "miniport": miniport,
-               "volume_db": volume_db, "mute": mute}
+               "volume_db": volume_db, "mute": mute, "packet_mode": packet_mode}
         report = _simulate("play_job", job, sim, tmp, waves, f"play {Path(in_wav).name}", pgo)
         frames = unpack_frames(Path(job["output"]).read_bytes())
     write_wav(out_wav, frames, pcm.channels, pcm.bits, pcm.rate)
@@ -145,10 +153,12 @@ def play(in_wav, out_wav=None, *, sim="verilator", miniport="wavert", waves=None
 
 def record(out_wav, seconds, *, in_wav=None, tone_hz=None, sim="verilator",
            miniport="wavert", waves=None, report_path=None, quiet=False,
-           channels=2, bits=16, rate=48000):
+           channels=2, bits=16, rate=48000, packet_mode=False):
     """Record ``seconds`` from the microphone (fed from ``in_wav`` or a ``tone_hz`` sine)
-    through the driver stack into ``out_wav``. Returns the report dict."""
+    through the driver stack into ``out_wav`` (``packet_mode``: in WaveRT packets). Returns
+    the report dict."""
     _check_miniport(miniport)
+    _check_packet_mode(packet_mode, miniport)
     if not seconds or seconds <= 0:
         raise ValueError(f"--seconds must be positive, got {seconds}")
     if (in_wav is None) == (tone_hz is None):
@@ -170,7 +180,7 @@ def record(out_wav, seconds, *, in_wav=None, tone_hz=None, sim="verilator",
     with tempfile.TemporaryDirectory(prefix="pcsim-record-") as tmp:
         job = {"channels": channels, "bits": bits, "rate": rate, "frames": frames,
                "tone_hz": tone_hz, "output": str(Path(tmp) / "capture.pcm"),
-               "miniport": miniport}
+               "miniport": miniport, "packet_mode": packet_mode}
         if source is not None:
             src = Path(tmp) / "mic.raw"
             src.write_bytes(pack_frames(source))

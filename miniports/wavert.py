@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from portdrv.ksstate import KSSTATE
 from portdrv.status import NTSTATUS
-from portdrv.wavert import AudioPosition, DeviceDescription, HwLatency, HwRegister
+from portdrv.wavert import (PACKET_FLAG_END_OF_STREAM, AudioPosition, DeviceDescription,
+                            HwLatency, HwRegister, PresentationPosition, ReadPacket)
 from rtl.regmap import REGMAP
 
 from .hda import LINK_FRAME_RATE
@@ -70,6 +71,8 @@ class MiniportWaveRTStream(HdaWaveStream):
         self.notification_count = 0
         self.events = []
         self._pending_notifications = 0
+        self.end_of_stream = None       # packet mode: (packet, bytes) of the end of stream
+        self.on_stop()
 
     # ---- buffer -------------------------------------------------------------------------------
 
@@ -137,12 +140,83 @@ class MiniportWaveRTStream(HdaWaveStream):
         return bool(self.notification_count)
 
     def on_ioc(self):
-        """Queue the DPC that signals the notification events."""
+        """Queue the DPC that signals the notification events (the IOC at each packet's end
+        also samples the DMA position, so the packet count never misses a lap)."""
+        self._track_dma()
         self._pending_notifications += 1
         self.miniport.service_group.request_service()
 
     def on_stop(self):
         self._pending_notifications = 0
+        self._dma_laps = self._dma_last = 0
+        self._last_written = -1
+        self._next_read = 0
+
+    # ---- packet mode (IMiniportWaveRTOutputStream / IMiniportWaveRTInputStream) ----------------
+
+    def _track_dma(self):
+        """The DMA position (fetched for render, stored for capture) as a byte count since
+        the stream started: the position buffer's offset plus the laps seen (it is sampled
+        at every IOC, several times a lap)."""
+        if not self.size:
+            return 0
+        offset = self.dma_position() % self.size
+        if offset < self._dma_last:
+            self._dma_laps += 1
+        self._dma_last = offset
+        return self._dma_laps * self.size + offset
+
+    def _packets_completed(self):
+        return self._track_dma() // (self.size // self.notification_count)
+
+    def get_packet_count(self):
+        """IMiniportWaveRTOutputStream::GetPacketCount: the 1-based count of packets the DMA
+        has completed (render: fetched; capture: stored, which KSPROPERTY_RTAUDIO_PACKETCOUNT
+        also reports) since STOP, from the hardware's DMA position; the BDL has an IOC at
+        every packet's end."""
+        if not self.notification_count:
+            return NTSTATUS.NOT_SUPPORTED, 0
+        return NTSTATUS.SUCCESS, self._packets_completed()
+
+    def set_write_packet(self, number, flags, eos_length):
+        """IMiniportWaveRTOutputStream::SetWritePacket: the client wrote packet ``number``
+        (in order; INVALID_PARAMETER otherwise); DATA_LATE_ERROR if the DMA has already
+        fetched all of it. The end-of-stream packet's length is kept (the port writes silence
+        after it; the engine keeps looping until the pin stops)."""
+        if self.capture or not self.notification_count:
+            return NTSTATUS.INVALID_DEVICE_REQUEST
+        if number != self._last_written + 1:
+            return NTSTATUS.INVALID_PARAMETER
+        self._last_written = number
+        if flags & PACKET_FLAG_END_OF_STREAM:
+            self.end_of_stream = (number, eos_length)
+        if number < self._packets_completed():
+            return NTSTATUS.DATA_LATE_ERROR
+        return NTSTATUS.SUCCESS
+
+    async def get_output_stream_presentation_position(self):
+        """IMiniportWaveRTOutputStream::GetOutputStreamPresentationPosition: frames that
+        crossed the link (LPIB, unwrapped against the DMA position, which is at most a FIFO
+        ahead) and the HAL time."""
+        fetched = self._track_dma()
+        play = await self.link_position() if self.state != KSSTATE.STOP else 0
+        linear = fetched - (fetched - play) % self.size if self.size else 0
+        return NTSTATUS.SUCCESS, PresentationPosition(
+            linear // self.fmt.block_align, self.controller.resources.scheduler.now_100ns())
+
+    def get_read_packet(self):
+        """IMiniportWaveRTInputStream::GetReadPacket: the oldest stored packet the client has
+        not read (if it was overwritten meanwhile, the oldest intact one: the client sees the
+        gap), with MoreData when a newer one is stored too; DEVICE_NOT_READY when none."""
+        if not self.capture or not self.notification_count:
+            return NTSTATUS.INVALID_DEVICE_REQUEST, None
+        completed = self._packets_completed()
+        if self._next_read >= completed:
+            return NTSTATUS.DEVICE_NOT_READY, None
+        number = max(self._next_read, completed - (self.notification_count - 1))
+        self._next_read = number + 1
+        now = self.controller.resources.scheduler.now_100ns()
+        return NTSTATUS.SUCCESS, ReadPacket(number, 0, now, self._next_read < completed)
 
     def buffer_fits(self, fmt):
         return self.mdl is None or self.size % fmt.block_align == 0

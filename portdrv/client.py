@@ -29,13 +29,14 @@ class AudioClient:
         return flt
 
     async def open(self, filter_name, pin_id, fmt, *, buffer_bytes=None, notifications=2,
-                   **options) -> "ClientStream":
+                   packet_mode=False, **options) -> "ClientStream":
         """Open an instance of pin ``pin_id`` of filter ``filter_name`` with ``fmt``.
 
         A WaveRT pin then gets its cyclic buffer the way an audio engine asks for it:
         KSPROPERTY_RTAUDIO_BUFFER_WITH_NOTIFICATION (``notifications`` 1 or 2 per lap) or
-        KSPROPERTY_RTAUDIO_BUFFER (0) of ``buffer_bytes`` (default 20 ms). Other
-        ``options`` go to the port."""
+        KSPROPERTY_RTAUDIO_BUFFER (0) of ``buffer_bytes`` (default 20 ms); with
+        ``packet_mode`` it streams in packets, one per notification segment (WaveRT packet
+        mode; NOT_SUPPORTED elsewhere). Other ``options`` go to the port."""
         flt = self._filter(filter_name)
         status, pin = await flt.create_pin(pin_id, fmt, **options)
         check_status(status, f"opening pin {pin_id} of filter {filter_name!r} with {fmt}")
@@ -50,6 +51,12 @@ class AudioClient:
                 await pin.close()
                 check_status(status, f"allocating the buffer of pin {pin_id} of filter "
                                      f"{filter_name!r}")
+        if packet_mode:
+            set_mode = getattr(pin, "set_packet_mode", None)
+            status = set_mode(True) if set_mode else NTSTATUS.NOT_SUPPORTED
+            if not nt_success(status):
+                await pin.close()
+                check_status(status, f"streaming pin {pin_id} of {filter_name!r} in packets")
         return self._client_stream(pin)
 
     async def _pin_factory(self, filter_name, pin_id, prop, value=None):

@@ -28,6 +28,22 @@ Miniport contract (duck-typed, statuses as values):
   :class:`HwRegister`\\ ``)``, ``async get_position() -> (status,`` :class:`AudioPosition`\\ ``)``,
   ``async set_format(fmt) -> status``, ``async set_state(state) -> status``,
   ``async close()``.
+- packet mode (optional; IMiniportWaveRTOutputStream / IMiniportWaveRTInputStream on a
+  buffer with notification, one packet per notification segment):
+  render (IMiniportWaveRTOutputStream): ``get_packet_count() -> (status, packets completely
+  transferred since STOP)`` (1-based: with count 5, packet 5 is in progress and the client
+  writes packet 6),
+  ``set_write_packet(number, flags, eos_length) -> status`` (DATA_LATE_ERROR for a packet
+  the hardware has already fetched), ``get_output_stream_presentation_position()`` ->
+  (status, :class:`PresentationPosition`); capture: ``get_read_packet()`` -> (status,
+  :class:`ReadPacket`) (DEVICE_NOT_READY when no new packet is complete). The C
+  methods' out-parameters come back in the answer tuple. Any may be a coroutine.
+
+Packet mode (Windows 10's low-latency path): the client opens with ``packet_mode`` and the
+pin's engine, woken at each packet's notification, reads GetPacketCount, writes each packet
+the hardware will fetch next into its slot of the buffer and tells the miniport with
+SetWritePacket (render; the end of stream with its flag and length), or takes each packet
+GetReadPacket hands over (capture).
 """
 
 from __future__ import annotations
@@ -36,15 +52,20 @@ from dataclasses import dataclass
 
 from .cyclic import CyclicBufferPin
 from .ksstate import KSSTATE
-from .port import Port
+from .port import Port, call_miniport
 from .properties import (AudioPosition, AudioProperty, PropertyItem, PropertyVerb,
                          RtAudioProperty)
 from .memory import CyclicBuffer, MappedBuffer, allocate_mdl, free_mdl
 from .status import NTSTATUS, nt_success
 
 __all__ = ["PortWaveRT", "PortWaveRTStream", "WaveRTPin", "RtAudioBuffer", "HwLatency",
-           "HwRegister",
+           "HwRegister", "PresentationPosition", "ReadPacket", "PACKET_FLAG_END_OF_STREAM",
            "AudioPosition", "DeviceDescription", "RegisterMapping"]
+
+
+#: SetWritePacket's flag for the packet holding the end of the stream
+#: (KSSTREAM_HEADER_OPTIONSF_ENDOFSTREAM)
+PACKET_FLAG_END_OF_STREAM = 0x200
 
 
 @dataclass(frozen=True)
@@ -65,6 +86,25 @@ class HwRegister:
     accuracy: int
     numerator: int = 0
     denominator: int = 0
+
+
+@dataclass(frozen=True)
+class PresentationPosition:
+    """KSAUDIO_PRESENTATION_POSITION: frames (blocks) presented since the stream started and
+    the HAL time (100 ns, our QueryPerformanceCounter) they were sampled at."""
+    position_in_blocks: int
+    time_100ns: int
+
+
+@dataclass(frozen=True)
+class ReadPacket:
+    """IMiniportWaveRTInputStream::GetReadPacket's out-parameters: the packet number, its
+    flags, the HAL time it was captured (PerformanceCounterValue) and whether a newer packet
+    is ready too (MoreData)."""
+    number: int
+    flags: int
+    time_100ns: int
+    more_data: bool
 
 
 @dataclass(frozen=True)
@@ -189,6 +229,9 @@ class WaveRTPin(CyclicBufferPin):
         self._with_notification = False
         self._client_events = []       # notification events clients registered
         self.notifications = 0
+        self.packet_mode = False
+        #: packet mode: packets handed over (SetWritePacket) or taken (GetReadPacket)
+        self.packets_transferred = 0
 
     # ---- set-up -------------------------------------------------------------------------------
 
@@ -236,6 +279,114 @@ class WaveRTPin(CyclicBufferPin):
             return NTSTATUS.INVALID_DEVICE_STATE    # KSPROPERTY_RTAUDIO_BUFFER comes first
         return await super()._step(state)
 
+    # ---- packet mode ---------------------------------------------------------------------------
+
+    @property
+    def packet_mode_supported(self) -> bool:
+        """Whether the miniport stream has the packet interfaces for this direction."""
+        names = (("get_read_packet",) if self.capture else
+                 ("get_packet_count", "set_write_packet",
+                  "get_output_stream_presentation_position"))
+        return all(callable(getattr(self.stream, n, None)) for n in names)
+
+    def set_packet_mode(self, enabled) -> int:
+        """Stream in packets (see the module docstring): only in STOP, on a buffer with
+        notification, with a miniport that has the packet interfaces (NOT_SUPPORTED)."""
+        if self.state != KSSTATE.STOP:
+            return NTSTATUS.INVALID_DEVICE_STATE
+        if enabled and not self.packet_mode_supported:
+            return NTSTATUS.NOT_SUPPORTED
+        if enabled and not self.notifications:
+            return NTSTATUS.INVALID_DEVICE_REQUEST
+        self.packet_mode = bool(enabled)
+        return NTSTATUS.SUCCESS
+
+    @property
+    def packet_bytes(self) -> int:
+        return self.buffer_size // self.notifications if self.notifications else 0
+
+    def _reset_positions(self):
+        super()._reset_positions()
+        self._next_packet = 0          # render: next to write; capture: next to read
+        self._eos_packet = None        # render: the packet that carried the end of stream
+
+    async def _transfer(self):
+        if not self.packet_mode:
+            return await super()._transfer()
+        if self.capture:
+            return await self._read_packets()
+        return await self._write_packets()
+
+    async def _write_packets(self):
+        """Write every packet the hardware will fetch before the next notification: those
+        below the completed count plus the packets per buffer; SetWritePacket each. A packet
+        the client has not filled yet waits unless the hardware is already fetching it (a
+        glitch: what there is, then silence)."""
+        status, completed = await call_miniport(self.stream.get_packet_count)
+        if not nt_success(status):
+            return
+        per_buffer, size = self.notifications, self.packet_bytes
+        if self._next_packet < completed:
+            self.glitches += 1                 # fetched before we wrote it
+            self._next_packet = completed
+        while self._next_packet < completed + per_buffer:
+            number = self._next_packet
+            offset = number % per_buffer * size
+            if self._eos_packet is not None:   # after the end: silence, no SetWritePacket
+                self.buffer.write(offset, self._silence(size))
+                self._next_packet += 1
+                continue
+            eos = self._packets.eos_queued and self._packets.pending_bytes <= size
+            if not eos and self._packets.pending_bytes < size:
+                if number > completed:
+                    break                      # the hardware is not there yet: wait
+                self.glitches += 1
+            data = self._packets.take(size)
+            self.buffer.write(offset, data + self._silence(size - len(data)))
+            self._log_write(number * size)
+            flags = PACKET_FLAG_END_OF_STREAM if eos else 0
+            status = await call_miniport(self.stream.set_write_packet, number, flags,
+                                         len(data) if eos else 0)
+            if status == NTSTATUS.DATA_LATE_ERROR:
+                self.glitches += 1
+            self.packets_transferred += 1
+            self._next_packet += 1
+            if eos:
+                self._eos_packet = number
+                self._data_end = number * size + len(data)
+        if self.played_all:
+            self._client_event.set()
+
+    async def _read_packets(self):
+        """Take every packet GetReadPacket hands over, oldest first (a gap in the numbers is
+        a glitch: those packets were overwritten before we read them)."""
+        size = self.packet_bytes
+        while True:
+            status, packet = await call_miniport(self.stream.get_read_packet)
+            if not nt_success(status):
+                return
+            if packet.number > self._next_packet:
+                self.glitches += 1
+            self._captured += self.buffer.read(packet.number % self.notifications * size,
+                                               size)
+            self._next_packet = packet.number + 1
+            self.packets_transferred += 1
+            self._client_event.set()
+            if not packet.more_data:
+                return
+
+    async def get_packet_count(self):
+        """KSPROPERTY_RTAUDIO_PACKETCOUNT: ``(status, packets completed)``."""
+        if not callable(getattr(self.stream, "get_packet_count", None)):
+            return NTSTATUS.NOT_SUPPORTED, None
+        return await call_miniport(self.stream.get_packet_count)
+
+    async def get_presentation_position(self):
+        """KSPROPERTY_RTAUDIO_PRESENTATION_POSITION: ``(status, PresentationPosition)``."""
+        if self.capture or not self.packet_mode_supported:
+            return NTSTATUS.NOT_SUPPORTED, None
+        return await call_miniport(self.stream.get_output_stream_presentation_position)
+
     def _set_wake_period(self):
         if self._mdl is not None and self.notifications < 2:
             # one wake per lap leaves no margin: a quarter-buffer timer drives the engine
@@ -261,6 +412,10 @@ class WaveRTPin(CyclicBufferPin):
                          self._notification_event_property),
             PropertyItem(RtAudioProperty.UNREGISTER_NOTIFICATION_EVENT, get,
                          self._notification_event_property),
+            PropertyItem(RtAudioProperty.PACKETCOUNT, get,
+                         lambda request: self.get_packet_count()),
+            PropertyItem(RtAudioProperty.PRESENTATION_POSITION, get,
+                         lambda request: self.get_presentation_position()),
         ]
 
     async def _buffer_property(self, request):
