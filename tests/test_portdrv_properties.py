@@ -182,3 +182,84 @@ def test_rtaudio_registers_and_latency_properties():
         assert await cs.latency() == FIFO * 10_000_000 // FMT.avg_bytes_per_sec + 1234
         await cs.close()
     run(body)
+
+
+# ---------------------------------------------------------------- WaveRT packet mode
+
+
+def test_packet_mode_render_writes_each_packet_once_in_order_bit_exact():
+    """IMiniportWaveRTOutputStream::SetWritePacket / GetPacketCount: in packet mode the port
+    writes each packet into its slot (number modulo the packets per buffer) once the count
+    says the one before it is in progress, calls SetWritePacket in order, flags the end of
+    stream with its length, and the audio plays bit for bit;
+    KSPROPERTY_RTAUDIO_PACKETCOUNT and _PRESENTATION_POSITION come from the miniport."""
+    async def body(sched):
+        system = await make_virtual_system(sched, "wavert")
+        cs = await system.client.open("wave", PIN_RENDER, FMT, buffer_bytes=2 * PAGE,
+                                      packet_mode=True)
+        pcm = bytes((i * 7) & 0xFF for i in range(5 * PAGE + 1000))
+        cs.write(pcm)
+        cs.end_of_stream()
+        await cs.set_state(KSSTATE.RUN)
+        await sched.sleep_100ns(50 * MS)
+        flt, stream = system.filter, cs.pin.stream
+        status, count = await flt.pin_property(cs.pin, RtAudioProperty.PACKETCOUNT)
+        assert status == SUCCESS and count == 2              # 9600 + FIFO bytes read
+        status, presented = await flt.pin_property(cs.pin,
+                                                   RtAudioProperty.PRESENTATION_POSITION)
+        assert status == SUCCESS and presented.position_in_blocks == 2400   # 50 ms
+        await cs.wait_drained()
+        assert pcm in bytes(stream.dac) and cs.pin.glitches == 0
+        numbers = [n for n, _flags, _eos in stream.written]
+        assert numbers == list(range(len(numbers))) and len(numbers) == 6
+        assert stream.written[-1][1:] == (0x200, 1000)    # KSSTREAM_HEADER_OPTIONSF_ENDOFSTREAM
+        await cs.close()
+    run(body)
+
+
+def test_packet_mode_capture_reads_every_packet_and_refusals():
+    """IMiniportWaveRTInputStream::GetReadPacket: in packet mode capture takes each packet
+    as it is stored, bit for bit. Packet mode needs a buffer with notification
+    (INVALID_DEVICE_REQUEST) and a miniport with the packet interfaces (NOT_SUPPORTED)."""
+    async def body(sched):
+        system = await make_virtual_system(sched, "wavert")
+        cs = await system.client.open("wave", PIN_CAPTURE, FMT, buffer_bytes=2 * PAGE,
+                                      packet_mode=True)
+        await cs.set_state(KSSTATE.RUN)
+        got = b""
+        while len(got) < 6 * PAGE:
+            got += await cs.read(6 * PAGE - len(got))
+        assert got == system.miniport.source[:6 * PAGE] and cs.pin.packets_transferred >= 6
+        await cs.close()
+        with pytest.raises(StatusError) as err:
+            await system.client.open("wave", PIN_RENDER, FMT, notifications=0,
+                                     packet_mode=True)
+        assert err.value.status == NTSTATUS.INVALID_DEVICE_REQUEST
+        assert system.filter.instances[PIN_RENDER] == 0
+        cyclic = await make_virtual_system(sched, "wavecyclic")
+        with pytest.raises(StatusError) as err:
+            await cyclic.client.open("wave", PIN_RENDER, FMT, packet_mode=True)
+        assert err.value.status == NTSTATUS.NOT_SUPPORTED
+    run(body)
+
+
+def test_packet_mode_late_packet_is_a_glitch_and_the_port_resynchronises():
+    """GetPacketCount after a data-late error (KSPROPERTY_RTAUDIO_PACKETCOUNT remarks): when
+    the engine wakes too late, the packets the hardware already fetched are counted as a
+    glitch and the port carries on from the packet in progress."""
+    async def body(sched):
+        system = await make_virtual_system(sched, "wavert")
+        cs = await system.client.open("wave", PIN_RENDER, FMT, buffer_bytes=2 * PAGE,
+                                      packet_mode=True)
+        cs.write(bytes(20 * PAGE))
+        stream = cs.pin.stream
+        await cs.set_state(KSSTATE.RUN)
+        stream.events.clear()                 # the notifications get lost for a while
+        await sched.sleep_100ns(60 * MS)
+        stream.register_notification_event(cs.pin._wake)
+        await sched.sleep_100ns(30 * MS)
+        assert cs.pin.glitches >= 1
+        numbers = [n for n, _flags, _eos in stream.written]
+        assert numbers == sorted(set(numbers))
+        await cs.close()
+    run(body)

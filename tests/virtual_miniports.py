@@ -16,6 +16,8 @@ They keep the documented liberties a miniport may take, which ours does not use:
 - WaveRT buffers are rounded up to whole pages of whole frames (at least the requested size).
 - No data-intersection handler: the port's default answers.
 - No position or clock register (STATUS_NOT_SUPPORTED).
+- WaveRT packet mode (GetPacketCount, SetWritePacket, GetOutputStreamPresentationPosition,
+  GetReadPacket) on a buffer with notification.
 
 Use :func:`make_virtual_system` for a port + virtual miniport on a pure-Python HAL.
 """
@@ -36,7 +38,8 @@ from portdrv.memory import CyclicBuffer
 from portdrv.status import NTSTATUS
 from portdrv.wavecyclic import PortWaveCyclic
 from portdrv.wavepci import AllocatorFraming, PortWavePci
-from portdrv.wavert import AudioPosition, DeviceDescription, HwLatency, PortWaveRT
+from portdrv.wavert import (AudioPosition, DeviceDescription, HwLatency, PortWaveRT,
+                            PresentationPosition, ReadPacket)
 
 __all__ = ["VirtualWaveRT", "VirtualWaveCyclic", "VirtualWavePci", "VIRTUAL_MINIPORTS",
            "make_virtual_system", "PIN_RENDER", "PIN_CAPTURE", "TICK_100NS", "PAGE"]
@@ -175,7 +178,7 @@ class VirtualWaveRTStream(VirtualDevice):
         self.events = {}                 # id -> registered notification event
         self.freed = []                  # ("audio" | "notification", size)
         self.signalled = 0
-        self._moved = 0                  # bytes the DMA read (render) or stored (capture)
+        self.reset()
 
     async def allocate_audio_buffer(self, requested_size):
         return self._allocate(requested_size, 0)
@@ -242,6 +245,42 @@ class VirtualWaveRTStream(VirtualDevice):
 
     def reset(self):
         self._moved = 0
+        self.written = []                # packet mode: SetWritePacket calls
+        self._read = 0                   # packet mode: the next packet GetReadPacket gives
+
+    # ---- packet mode: IMiniportWaveRTOutputStream / IMiniportWaveRTInputStream ------------------
+
+    def _completed(self):
+        self.tick()
+        return self._moved // (self.size // self.notification_count)
+
+    def get_packet_count(self):
+        """GetPacketCount: packets wholly transferred since STOP (1-based count)."""
+        if not self.notification_count:
+            return NTSTATUS.NOT_SUPPORTED, 0
+        return NTSTATUS.SUCCESS, self._completed()
+
+    def set_write_packet(self, number, flags, eos_length):
+        """SetWritePacket: packets in order; DATA_LATE_ERROR once the DMA has read it."""
+        expected = self.written[-1][0] + 1 if self.written else 0
+        if number != expected:
+            return NTSTATUS.INVALID_PARAMETER
+        self.written.append((number, flags, eos_length))
+        return NTSTATUS.DATA_LATE_ERROR if number < self._completed() else NTSTATUS.SUCCESS
+
+    def get_output_stream_presentation_position(self):
+        return NTSTATUS.SUCCESS, PresentationPosition(
+            self.elapsed_bytes() // self.fmt.block_align, self.scheduler.now_100ns())
+
+    def get_read_packet(self):
+        """GetReadPacket: the next stored packet (DEVICE_NOT_READY if none); a packet the
+        device overwrote is skipped to the oldest intact one."""
+        done = self._completed()
+        if self._read >= done:
+            return NTSTATUS.DEVICE_NOT_READY, None
+        self._read = max(self._read, done - self.notification_count + 1) + 1
+        return NTSTATUS.SUCCESS, ReadPacket(self._read - 1, 0, self.scheduler.now_100ns(),
+                                            self._read < done)
 
     def tick(self):
         if self.buffer is None:
