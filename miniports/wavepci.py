@@ -113,7 +113,7 @@ class MiniportWavePciStream(HdaWaveStream):
 
     async def service(self):
         self._timer_armed = False
-        if self.miniport.power_state != DevicePowerState.D0:
+        if self.power_state != DevicePowerState.D0:
             return          # the device is off; power_change_notify takes over
         await self._release_finished()
         await self._fill()

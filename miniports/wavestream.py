@@ -92,15 +92,10 @@ class HdaWaveMiniport:
         return intersection_answer(runnable_format(choice.format), output_size)
 
     async def power_change_notify(self, state):
-        """IPowerNotify: before D3 (the streams are paused) remember where each stream is;
-        back in D0 program the engines again so they resume from there."""
-        previous, self.power_state = self.power_state, state
-        if state == DevicePowerState.D3:
-            for stream in self.streams:
-                await stream.save_context()
-        elif state == DevicePowerState.D0 and previous == DevicePowerState.D3:
-            for stream in self.streams:
-                await stream.restore_context()
+        """IPowerNotify on the miniport object: cache the device power state ("Implementing
+        IPowerNotify"); each stream saves and restores its own engine (its own
+        IPowerNotify, :meth:`HdaWaveStream.power_change_notify`)."""
+        self.power_state = state
 
 
 def rotate_entries(entries, offset):
@@ -149,6 +144,7 @@ class HdaWaveStream:
         self.tag = 0
         self.converter = None
         self.state = KSSTATE.STOP
+        self.power_state = DevicePowerState.D0
         self.fmt = None
         self.fmt_value = None
         self.bdl = None
@@ -288,6 +284,15 @@ class HdaWaveStream:
                                   deie=True)
 
     # ---- power ---------------------------------------------------------------------------------
+
+    async def power_change_notify(self, state):
+        """IPowerNotify on the stream object: before D3 (the stream is paused) remember where
+        it is; back in D0 from D3 program the engine again so it resumes from there."""
+        previous, self.power_state = self.power_state, state
+        if state == DevicePowerState.D3:
+            await self.save_context()
+        elif state == DevicePowerState.D0 and previous == DevicePowerState.D3:
+            await self.restore_context()
 
     async def save_context(self):
         """Before the device loses power (the stream is paused, the engine stopped): where
