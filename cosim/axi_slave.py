@@ -2,7 +2,7 @@
 
 Why not cocotbext-axi's ``AxiSlave``: its stream sinks run Python on every clock of a burst and
 keep value-change callbacks alive for the whole run. Here the handshakes and beats are HDL: the
-testbench wrapper holds a burst transactor (:mod:`cosim.axi_transactor`) and this class runs
+testbench wrapper holds a burst transactor (:mod:`harness.axi_transactor`) and this class runs
 once per burst, when the transactor asks: it reads a whole read burst from memory, or stores a
 whole write burst, and answers. Between bursts it sleeps on the transactor's request line.
 
@@ -15,8 +15,8 @@ which the transactor would have raised it (values are drawn 64 at a time, on dem
 import cocotb
 from cocotb.triggers import RisingEdge
 
-from .axi_transactor import KIND_READ, KIND_WRITE, PAUSE_BITS
-from .backpressure import AXI_CHANNELS, ChannelPauses
+from harness.axi_transactor import KIND_READ, KIND_WRITE, PAUSE_BITS
+from harness.backpressure import AXI_CHANNELS, ChannelPauses
 
 __all__ = ["AxiMemorySlave"]
 
@@ -37,7 +37,7 @@ class AxiMemorySlave:
                 "chan", "addr", "beats", "wdata", "wstrb")}
         except AttributeError as exc:
             raise RuntimeError(f"the testbench has no burst transactor on {prefix}_* "
-                               f"(cosim.wrapper adds one to every AXI4 master port)") from exc
+                               f"(harness.wrapper adds one to every AXI4 master port)") from exc
         #: bytes per beat and the longest burst the transactor holds, from the HDL's widths
         self.data_bytes = len(getattr(dut, f"{prefix}_rdata")) // 8
         self.max_beats = len(self._sig["rdata"]) // (8 * self.data_bytes)

@@ -11,7 +11,7 @@ it before the handshake, as AXI requires); on B/R they hold READY low.
 
 from cocotb.triggers import Lock, RisingEdge
 
-from .backpressure import ChannelPauses
+from harness.backpressure import ChannelPauses
 
 __all__ = ["AxiLiteMaster"]
 

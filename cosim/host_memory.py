@@ -19,6 +19,8 @@ from typing import Iterable
 
 from portdrv.memory import Mdl
 
+from .axi_slave import AxiMemorySlave
+
 __all__ = ["HostMemory", "BusFault", "PageAllocator", "Buffer", "PAGE_SIZE",
            "DEFAULT_MEMORY_SIZE"]
 
@@ -64,7 +66,6 @@ class HostMemory:
 
     def attach(self, dut, *, prefix: str = "m_axi"):
         """Answer the DUT's AXI4 master port ``<prefix>_*``; returns the slave."""
-        from .axi_slave import AxiMemorySlave
         self.axi = AxiMemorySlave(dut, self, prefix=prefix)
         return self.axi
 

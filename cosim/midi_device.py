@@ -4,7 +4,7 @@ No Python runs per clock cycle: the receiver sleeps on the falling edge of the l
 bit), then samples each bit at mid-bit with Timers, and goes back to sleep after the stop bit;
 the sender drives the line with one Timer per run of equal bits. Bit times are ``divisor``
 clocks of the simulated clock (the ``+pcsim_clock_period_ps`` plusarg that
-:func:`cosim.build.run` passes), so they match MIDI_DIV exactly.
+:func:`harness.build.run` passes), so they match MIDI_DIV exactly.
 
 - :class:`MidiReceiver` decodes 8N1 frames on one line: :attr:`~MidiReceiver.received` holds
   ``(time_ns, byte)`` per byte (the arrival time of its start bit's falling edge),
@@ -115,11 +115,11 @@ class MidiParser:
 
 
 def clock_period_ps() -> int:
-    """The simulated clock period, from the plusarg :func:`cosim.build.run` passes."""
+    """The simulated clock period, from the plusarg :func:`harness.build.run` passes."""
     period = cocotb.plusargs.get("pcsim_clock_period_ps")
     if not period:
         raise RuntimeError("no clock period: the simulation needs the "
-                           "+pcsim_clock_period_ps=PS plusarg (cosim.build.run passes it)")
+                           "+pcsim_clock_period_ps=PS plusarg (harness.build.run passes it)")
     return int(period)
 
 

@@ -6,34 +6,21 @@ import time
 from cocotb.triggers import Timer
 from cocotb.simtime import get_sim_time
 
+from harness.job import StreamResult
 from rtl.regmap import frame_bytes
 
 from .hda import fmt_value
 from .soc_env import FRAME_NS
 
-__all__ = ["render_pcm", "expected_dac_frames"]
+__all__ = ["render_pcm"]
 
 PAGE = 4096
 
 
-def expected_dac_frames(pcm, channels, bits):
-    """What the DAC must show for interleaved little-endian PCM: 16-bit samples as s * 256,
-    24-bit samples (in 32-bit containers, MSB-aligned) as the top 24 bits; mono on both."""
-    size = 4 if bits == 24 else 2
-    step = size * channels
-    out = []
-    for i in range(0, len(pcm) - step + 1, step):
-        s = [int.from_bytes(pcm[i + c * size:i + (c + 1) * size], "little", signed=True)
-             for c in range(channels)]
-        s = [v >> 8 if bits == 24 else v * 256 for v in s]
-        out.append((s[0], s[-1]))
-    return out
-
-
 async def render_pcm(env, pcm, channels=2, bits=16, entries=4, entry_bytes=PAGE, tag=1,
                      progress=None):
-    """Play ``pcm`` on SD1/DAC A and return a report dict with the DAC frames under
-    ``"frames"``. Each BDL entry is one non-contiguous page with IOC; each interrupt refills
+    """Play ``pcm`` on SD1/DAC A; return the DAC frames and a
+    :class:`harness.job.StreamResult` (its checks left to the caller). Each BDL entry is one non-contiguous page with IOC; each interrupt refills
     the entry the engine has just fetched."""
     fmt = fmt_value(channels, bits)
     frame = frame_bytes(fmt)
@@ -76,12 +63,6 @@ async def render_pcm(env, pcm, channels=2, bits=16, entries=4, entry_bytes=PAGE,
     wall = time.perf_counter() - wall0
     frames = env.speaker.frames[:total_frames]
     xrun = await env.regs.read("SD1XRUN")
-    return {
-        "frames": frames,
-        "frames_in": total_frames,
-        "frames_out": len(frames),
-        "interrupts": interrupts,
-        "underruns": xrun,
-        "sim_time_ns": sim_ns,
-        "wall_s": wall,
-    }
+    return frames, StreamResult(frames_in=total_frames, frames_out=len(frames),
+                                interrupts=interrupts, underruns=xrun, sim_time_ns=int(sim_ns),
+                                wall_s=wall)

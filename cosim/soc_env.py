@@ -27,9 +27,17 @@ class SocEnv:
         self.alloc = PageAllocator(memory_size, seed=seed)
         self.regs = RegisterWindow(dut)
         self.irq = InterruptLine(dut.irq)
-        self.hda = HdaController(self.regs, self.mem, self.alloc)
         self.speaker = Speaker(dut)
         self._mic = None
+        self._hda = None
+
+    @property
+    def hda(self):
+        """The register-level controller code, made on first use (a driver stack on top of
+        this machine brings its own)."""
+        if self._hda is None:
+            self._hda = HdaController(self.regs, self.mem, self.alloc)
+        return self._hda
 
     @property
     def mic(self):

@@ -2,13 +2,12 @@
 
 :func:`play_through_stack` streams PCM from a client through the port, the miniport, the
 registers and DMA to the codec, and checks what reached the DAC; :func:`record_through_stack`
-feeds the microphone and checks what the client read. Both return a report dict (DESIGN.md
-section 5) and run as cocotb coroutines on an :class:`cosim.system.AudioSystem`.
+feeds the microphone and checks what the client read. Both return the audio and a typed
+result (:mod:`harness.job`) and run as cocotb coroutines on an :class:`cosim.system.AudioSystem`.
 """
 
 from __future__ import annotations
 
-import math
 import time
 
 from cocotb.simtime import get_sim_time
@@ -21,13 +20,14 @@ from portdrv.filter import NodeType
 from portdrv.formats import WaveFormat
 from portdrv.ksstate import KSSTATE
 from portdrv.properties import VOLUME_UNITS_PER_DB, AudioProperty
-from rtl.gain import AMP_0DB, GAIN_STEP_DB, amp_setting, apply_gain, gain_db
+from harness.frames import container_bytes, expected_dac_frames, frames_to_pcm
+from harness.job import PlayResult, RecordResult
+from rtl.gain import AMP_0DB, GAIN_STEP_DB, amp_setting, apply_gain, gain_db, scaled_sample
 
-from .render_job import expected_dac_frames
 from .soc_env import FRAME_NS
 
-__all__ = ["play_through_stack", "record_through_stack", "wave_format", "tone_frames",
-           "frames_to_pcm", "set_output_volume", "write_latency_frames"]
+__all__ = ["play_through_stack", "record_through_stack", "wave_format", "set_output_volume",
+           "write_latency_frames"]
 
 #: how often the position is compared with the speaker and progress reported (ns)
 SAMPLE_NS = 2_000_000
@@ -38,26 +38,7 @@ LINK_SETTLE_FRAMES = 3
 
 def wave_format(channels, bits, rate):
     """The client format for PCM as the controller reads it (24-bit in 32-bit containers)."""
-    return WaveFormat.pcm(channels, rate, bits, 32 if bits == 24 else 16)
-
-
-def frames_to_pcm(frames, channels, bits):
-    """The capture bytes the controller stores for 24-bit ADC frames."""
-    out = bytearray()
-    for frame in frames:
-        for v in frame[:channels]:
-            if bits == 16:
-                out += ((v >> 8) & 0xFFFF).to_bytes(2, "little")
-            else:
-                out += ((v & 0xFFFFFF) << 8).to_bytes(4, "little")
-    return bytes(out)
-
-
-def tone_frames(hz, rate, count, amplitude=0.5):
-    """A sine of ``hz`` as signed 24-bit frames, the same on both channels."""
-    full = (1 << 23) - 1
-    return [(v, v) for v in (int(round(amplitude * full * math.sin(2 * math.pi * hz * n / rate)))
-                            for n in range(count))]
+    return WaveFormat.pcm(channels, rate, bits, 8 * container_bytes(bits))
 
 
 def _buffer_options(system, fmt, buffer_ms, packet_mode=False):
@@ -77,8 +58,8 @@ def write_latency_frames(system, pin, heard_before, total, rate):
     """How long client audio waited between the port putting it where the hardware fetches
     it (packet mode: SetWritePacket; cyclic mode: the engine's copy into the buffer) and the
     DAC, in frames: ``{"min", "median", "max", "samples"}`` over the writes made while
-    running. Call while the stream still runs: the DAC time of stream frame ``k`` is taken
-    from the frames heard by now (the DAC gets one frame per frame period)."""
+    running (None without any). Call while the stream still runs: the DAC time of stream
+    frame ``k`` is taken from the frames heard by now (one per frame period)."""
     now = system.scheduler.now_100ns()
     heard = len(system.speaker.frames) - heard_before
     frame_100ns = 10_000_000 / rate
@@ -132,12 +113,14 @@ async def set_output_volume(system, volume_db=None, mute=False):
 
 async def play_through_stack(system, pcm, channels, bits, rate, *, buffer_ms=10,
                              progress=None, volume_db=None, mute=False, packet_mode=False):
-    """Play interleaved PCM through the wave render pin; report dict with ``frames``.
+    """Play interleaved PCM through the wave render pin; return the DAC frames and a
+    :class:`harness.job.PlayResult`.
 
     With ``volume_db``/``mute`` the headphone amp is set first and the expected output is
-    the input through the codec's gain model (bit for bit). ``packet_mode`` streams in
-    WaveRT packets (two per buffer); the report's ``write_latency_frames`` says how long
-    audio waited between the port handing it to the hardware and the DAC."""
+    the input through the codec's gain model (bit for bit); ``clipped_samples`` counts the
+    samples that model saturated. ``packet_mode`` streams in WaveRT packets (two per
+    buffer); ``write_latency_frames`` says how long audio waited between the port handing it
+    to the hardware and the DAC."""
     setting = await set_output_volume(system, volume_db, mute)
     fmt = wave_format(channels, bits, rate)
     total = len(pcm) // fmt.block_align
@@ -165,42 +148,35 @@ async def play_through_stack(system, pcm, channels, bits, rate, *, buffer_ms=10,
     sim_ns = get_sim_time("ns") - sim0
     frames = system.speaker.frames[heard_before:heard_before + total]
     want = expected_dac_frames(pcm[:total * fmt.block_align], channels, bits)
+    clipped = 0
     if setting != amp_setting(AMP_0DB):
+        clipped = sum(scaled_sample(v, setting) != apply_gain(v, setting)
+                      for frame in want for v in frame[:channels])
         want = [(apply_gain(left, setting), apply_gain(right, setting)) for left, right in want]
-    return {
-        "frames": frames,
-        "frames_in": total,
-        "frames_out": len(frames),
-        "bit_exact": frames == want,
-        "mismatched_frames": sum(1 for a, b in zip(frames, want) if a != b)
+    return frames, PlayResult(
+        frames_in=total, frames_out=len(frames), bit_exact=frames == want,
+        mismatched_frames=sum(1 for a, b in zip(frames, want) if a != b)
         + abs(len(frames) - len(want)),
-        "underruns": pin.glitches + xrun,
-        "glitches": pin.glitches,
-        "hardware_xruns": xrun,
-        "interrupts": system.adapter.interrupt_sync.interrupts,
-        "notifications": pin.notifications_seen,
-        "max_position_error_frames": state["max_error"],
-        "sim_time_ns": int(sim_ns),
-        "wall_s": time.perf_counter() - wall0,
-        "cycles": _cycles(sim_ns, system),
-        "volume_db": gain_db(setting & 0x7F),
-        "mute": bool(mute),
-        "packet_mode": bool(packet_mode),
-        "packets": getattr(pin, "packets_transferred", 0),
-        "write_latency_frames": latency,
-    }
+        underruns=pin.glitches + xrun, glitches=pin.glitches, hardware_xruns=xrun,
+        interrupts=system.adapter.interrupt_sync.interrupts,
+        notifications=pin.notifications_seen, max_position_error_frames=state["max_error"],
+        sim_time_ns=int(sim_ns), wall_s=time.perf_counter() - wall0,
+        cycles=_cycles(sim_ns, system), volume_db=gain_db(setting & 0x7F), mute=bool(mute),
+        clipped_samples=clipped, packet_mode=bool(packet_mode),
+        packets=getattr(pin, "packets_transferred", 0), write_latency_frames=latency)
 
 
 async def record_through_stack(system, source, frames_wanted, channels, bits, rate, *,
                                buffer_ms=10, progress=None, packet_mode=False):
     """Feed ``source`` (signed 24-bit frames) to the microphone and record ``frames_wanted``
     frames through the wave capture pin (``packet_mode``: in WaveRT packets, GetReadPacket);
-    report dict with the captured ``pcm``."""
+    return the captured PCM and a :class:`harness.job.RecordResult`."""
     fmt = wave_format(channels, bits, rate)
     wall0, sim0 = time.perf_counter(), get_sim_time("ns")
     system.mic.feed(source)
     stream = await system.client.open(WAVE_FILTER, PIN_CAPTURE, fmt,
                                       **_buffer_options(system, fmt, buffer_ms, packet_mode))
+    stream.queue_reads()
     await stream.set_state(KSSTATE.RUN)
     want_bytes = frames_wanted * fmt.block_align
     data = bytearray()
@@ -217,23 +193,14 @@ async def record_through_stack(system, source, frames_wanted, channels, bits, ra
     # microphone delivered, then compare all of it
     sampled = frames_to_pcm(system.mic.sampled, channels, bits)
     lead_in = _find_alignment(sampled, bytes(data), fmt.block_align)
-    return {
-        "pcm": bytes(data),
-        "frames_in": len(system.mic.sampled),
-        "frames_out": len(data) // fmt.block_align,
-        "bit_exact": lead_in is not None,
-        "lead_in_frames": lead_in,
-        "underruns": pin.glitches + xrun,
-        "glitches": pin.glitches,
-        "hardware_xruns": xrun,
-        "interrupts": system.adapter.interrupt_sync.interrupts,
-        "notifications": pin.notifications_seen,
-        "sim_time_ns": int(sim_ns),
-        "wall_s": time.perf_counter() - wall0,
-        "cycles": _cycles(sim_ns, system),
-        "packet_mode": bool(packet_mode),
-        "packets": getattr(pin, "packets_transferred", 0),
-    }
+    return bytes(data), RecordResult(
+        frames_in=len(system.mic.sampled), frames_out=len(data) // fmt.block_align,
+        bit_exact=lead_in is not None, lead_in_frames=lead_in,
+        underruns=pin.glitches + xrun, glitches=pin.glitches, hardware_xruns=xrun,
+        interrupts=system.adapter.interrupt_sync.interrupts,
+        notifications=pin.notifications_seen, sim_time_ns=int(sim_ns),
+        wall_s=time.perf_counter() - wall0, cycles=_cycles(sim_ns, system),
+        packet_mode=bool(packet_mode), packets=getattr(pin, "packets_transferred", 0))
 
 
 def _find_alignment(sampled, captured, align):

@@ -29,7 +29,7 @@ __all__ = ["AudioSystem"]
 
 
 def simulated_clock_hz():
-    """The DUT clock of this simulation, exact (cosim.build.run passes its period)."""
+    """The DUT clock of this simulation, exact (harness.build.run passes its period)."""
     period = cocotb.plusargs.get("pcsim_clock_period_ps")
     return Fraction(10**12, int(period)) if period else Fraction(0)
 

@@ -34,7 +34,7 @@ LINK_FRAME_RATE = 48000
 #: timeouts of register handshakes (100-ns units)
 HANDSHAKE_TIMEOUT = 1000
 
-# codec node ids (DESIGN.md 3.4) and parameter ids of verb 0xF00
+# codec node ids (rtl/codec.py) and parameter ids of verb 0xF00
 NID_ROOT, NID_AFG, NID_DAC_A, NID_DAC_B, NID_ADC = 0x00, 0x01, 0x02, 0x03, 0x04
 PARAM_VENDOR_ID, PARAM_NODE_COUNT, PARAM_PCM = 0x00, 0x04, 0x0A
 
@@ -122,7 +122,7 @@ class Bdl:
 
 
 class HdaStreamEngine:
-    """Stream DMA engine SDn (DESIGN.md 3.3)."""
+    """Stream DMA engine SDn (rtl/stream_dma.py; registers in docs/registers.md)."""
 
     def __init__(self, controller, n):
         self.controller = controller

@@ -129,6 +129,11 @@ class ClientStream:
     async def read(self, n):
         return await self.pin.read(n)
 
+    def queue_reads(self):
+        """Queue capture buffers before RUN (a WavePci pin stores straight into them), so
+        nothing the ADC delivers from the start is lost."""
+        self.pin.queue_reads()
+
     async def _property(self, prop, value=None, verb=PropertyVerb.GET, what=None):
         status, answer = await self.pin.filter.pin_property(self.pin, prop, verb, value)
         check_status(status, what or f"reading {prop.value} of the stream")

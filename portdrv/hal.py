@@ -1,4 +1,4 @@
-"""The kernel services portdrv needs, as small interfaces (DESIGN.md section 4).
+"""The kernel services portdrv needs, as small interfaces (docs/driver-contract.md, "HAL interfaces").
 
 portdrv knows neither the simulator nor real hardware: it is handed objects implementing these
 interfaces. ``cosim`` implements them on the simulated machine (cocotb triggers, simulation time);

@@ -129,6 +129,10 @@ class Pin:
         """Called while paused, after the device lost its context in D3 and the miniport
         restored its stream: a pin that keeps positions of its own brings them in line."""
 
+    def queue_reads(self):
+        """Capture pins that store into client packets queue them here ahead of RUN; pins
+        with their own cyclic buffer need nothing."""
+
     # ---- properties of the pin instance ----------------------------------------------------
 
     async def property(self, prop, verb=PropertyVerb.GET, value=None):

@@ -185,6 +185,20 @@ class WavePciPin(Pin):
             return NTSTATUS.INVALID_PARAMETER, None
         return self._new_packet(size, None, False, page_offset)
 
+    def queue_reads(self):
+        """Keep the allocator framing's number of capture packets queued. A client that calls
+        this before RUN gives the hardware somewhere to store from the first frame on."""
+        if not self.capture:
+            return
+        status, framing = self.get_allocator_framing()
+        if not nt_success(status):
+            raise MemoryError("the miniport gave no allocator framing")
+        while len(self._reading) < framing.frames:
+            status, packet = self.read_packet(framing.frame_size)
+            if status != NTSTATUS.PENDING:
+                raise MemoryError("no memory for capture packets")
+            self._reading.append(packet)
+
     async def read(self, n):
         """Up to ``n`` bytes of captured audio. Keeps the allocator framing's number of
         capture packets queued (the hardware halts when it has none) and returns the oldest
@@ -192,14 +206,7 @@ class WavePciPin(Pin):
         if not self.capture:
             raise ValueError("read on a render pin")
         while not self._read_backlog:
-            status, framing = self.get_allocator_framing()
-            if not nt_success(status):
-                raise MemoryError("the miniport gave no allocator framing")
-            while len(self._reading) < framing.frames:
-                status, packet = self.read_packet(framing.frame_size)
-                if status != NTSTATUS.PENDING:
-                    raise MemoryError("no memory for capture packets")
-                self._reading.append(packet)
+            self.queue_reads()
             packet = self._reading.pop(0)
             await packet.wait()
             self._read_backlog += packet.data()

@@ -24,7 +24,8 @@ import math
 
 __all__ = ["AMP_0DB", "GAIN_STEP_DB", "GAIN_STEPS", "COEF_FRAC_BITS", "COEF_BITS", "GAIN_TABLE",
            "GAIN_TOLERANCE_DB", "SAMPLE_MIN", "SAMPLE_MAX", "MUTE", "gain_db",
-           "gain_coefficient", "gain_error_db", "apply_gain", "saturate", "amp_setting"]
+           "gain_coefficient", "gain_error_db", "apply_gain", "scaled_sample", "saturate",
+           "amp_setting"]
 
 #: gain index of 0 dB
 AMP_0DB = 0x5F
@@ -78,10 +79,16 @@ def apply_gain(sample, setting):
         raise ValueError(f"amplifier setting must be an 8-bit integer, not {setting!r}")
     if not isinstance(sample, int) or not SAMPLE_MIN <= sample <= SAMPLE_MAX:
         raise ValueError(f"sample must be a signed 24-bit integer, not {sample!r}")
+    return saturate(scaled_sample(sample, setting))
+
+
+def scaled_sample(sample, setting):
+    """:func:`apply_gain` before saturation (rounded to nearest, ties away from zero); where it
+    differs from :func:`apply_gain`, the amplifier clipped."""
     if setting & MUTE:
         return 0
     p = sample * GAIN_TABLE[setting & 0x7F]
-    return saturate((p + (1 << (COEF_FRAC_BITS - 1)) - (p < 0)) >> COEF_FRAC_BITS)
+    return (p + (1 << (COEF_FRAC_BITS - 1)) - (p < 0)) >> COEF_FRAC_BITS
 
 
 def amp_setting(index, mute=False):

@@ -1,7 +1,7 @@
 """Test helpers shared by the codec's unit tests (test_codec.py) and cosim tests
 (codec_tests.py): the amplifiers' set verbs, the model of the DAC path, and a walk of the
 widget graph with parameter (F00), connection-list (F02) and configuration-default (F1C) verbs
-only, as a driver discovers it, with the topology DESIGN.md 3.4 says it must find (written out
+only, as a driver discovers it, with the topology rtl/codec.py builds (written out
 by hand, not taken from rtl/codec.py)."""
 
 from rtl.gain import SAMPLE_MAX, SAMPLE_MIN, apply_gain

@@ -273,7 +273,7 @@ async def jack_sense_unsolicited_interrupt(dut):
 @cocotb.test()
 async def graph_walk_through_controller(dut):
     """A driver's walk of the codec through the immediate command interface (F00/F02/F1C only)
-    finds the topology of DESIGN 3.4."""
+    finds the topology rtl/codec.py builds."""
     tb = TB(dut)
     await tb.start()
     vendor, afg, widgets = await walk_codec(tb.hda.command)

@@ -7,9 +7,8 @@ import random
 
 import cocotb
 
-from cosim.render_job import expected_dac_frames
-from cosim.stack_audio import frames_to_pcm
 from cosim.system import AudioSystem
+from harness.frames import expected_dac_frames, frames_to_pcm
 from miniports.adapter import WAVE_FILTER
 from portdrv.status import NTSTATUS
 

@@ -10,7 +10,7 @@ import cocotb
 from cocotb.triggers import Timer, RisingEdge
 
 from cosim.hda import fmt_value, verb
-from cosim.render_job import expected_dac_frames
+from harness.frames import expected_dac_frames
 from cosim.soc_env import SocEnv, FRAME_NS
 from rtl.regmap import REGMAP
 from rtl import codec as codec_rtl

@@ -7,12 +7,12 @@ import sys
 
 import pytest
 
-from cosim.build import ensure_verilator_on_path
-from cosim.cli import main
+from harness.build import ensure_verilator_on_path
+from pcsim.cli import main
 
 
 def pcsim(*args):
-    return subprocess.run([sys.executable, "-m", "cosim.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "pcsim", *args], capture_output=True,
                           text=True)
 
 

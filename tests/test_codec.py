@@ -677,7 +677,7 @@ def test_peak_meter_measures_mixer_sum():
 
 
 def test_parameters_describe_the_graph():
-    """A driver's walk of the codec with F00/F02/F1C alone finds the topology of DESIGN 3.4."""
+    """A driver's walk of the codec with F00/F02/F1C alone finds the topology rtl/codec.py builds."""
     async def bench(ctx, dut):
         c = dut.codec
         vendor, afg, widgets = await walk_codec(lambda word: send(ctx, c, word))

@@ -3,7 +3,7 @@ tests of the MIDI device model's parser (no simulator)."""
 
 import pytest
 
-from cosim.build import build, run, soc_design
+from harness.build import build, run, soc_design
 from cosim.midi_device import MidiMessage, MidiParser
 
 SIMULATORS = ["icarus", "verilator"]

@@ -15,7 +15,7 @@ BIT_US = 32.0       # one bit at 31250 baud
 
 
 def pcsim(*args):
-    return subprocess.run([sys.executable, "-m", "cosim.cli", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "pcsim", *map(str, args)],
                           capture_output=True, text=True)
 
 
@@ -51,7 +51,7 @@ def test_bad_midi_files_are_one_line_errors(tmp_path):
     truncated = tmp_path / "cut.mid"
     truncated.write_bytes(two_track_file()[:-9])
     report = tmp_path / "r.json"
-    for path, words in ((tmp_path / "missing.mid", "cannot read"), (bad, "format 2"),
+    for path, words in ((tmp_path / "missing.mid", "no such file"), (bad, "format 2"),
                         (truncated, "truncated")):
         result = pcsim("midi", "play", path, "--report", report)
         assert result.returncode == 2, result.stderr

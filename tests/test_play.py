@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from wav_files import sox_wav
+
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "hello.wav"
 #: frames of the espeak-ng example to play per simulator (Icarus is ~50x slower)
 FRAMES = {"verilator": 9600, "icarus": 480}
@@ -17,7 +19,7 @@ REPORT_KEYS = {"frames_in", "frames_out", "bit_exact", "underruns", "interrupts"
 
 
 def pcsim(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "cosim.cli", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "pcsim", *map(str, args)],
                           capture_output=True, text=True, cwd=cwd)
 
 
@@ -47,7 +49,7 @@ def one_line_error(result, text):
 
 @pytest.mark.parametrize("kind,text", [
     ("missing", "no such file"),
-    ("text", "not a PCM WAV file"),
+    ("text", "not a WAV file"),
     ("8bit", "8-bit samples are not supported"),
     ("44k1", "44100 Hz is not supported"),
     ("6ch", "6 channels are not supported"),
@@ -90,7 +92,7 @@ def test_play_unknown_miniport_and_option(tmp_path):
 
 @pytest.mark.parametrize("args,text", [
     (["--seconds", "0.01"], "one of the arguments --in --tone is required"),
-    (["--seconds", "-1", "--tone", "440"], "--seconds must be positive"),
+    (["--seconds", "-1", "--tone", "440"], "must be a positive"),
     (["--seconds", "0.01", "--tone", "30000"], "outside 0 < f < 24000 Hz"),
     (["--seconds", "0.01", "--in", "missing.wav"], "no such file"),
 ])
@@ -130,6 +132,9 @@ def test_record_from_wav_bit_identical(tmp_path, sim, miniport):
     assert result.returncode == 0, result.stderr
     report = json.loads(rep.read_text())
     assert report["bit_exact"] and report["frames_out"] == frames
+    # the client queues its capture buffers before RUN: nothing lost at the start (WavePci
+    # stores straight into them)
+    assert report["underruns"] == 0 and report["hardware_xruns"] == 0
     with wave.open(str(src)) as a, wave.open(str(out)) as b:
         skip = report["lead_in_frames"]
         a.setpos(skip)
@@ -189,3 +194,19 @@ def test_play_icarus_waves(tmp_path):
     assert result.returncode == 0, result.stderr
     head = waves.read_text(errors="replace")[:20000]
     assert "$var" in head and " clk " in head
+
+
+def test_volume_beyond_range_is_clamped_and_clipping_counted(tmp_path):
+    """--volume 30 dB: a note says the driver clamped it to +24 dB; the output is the gain
+    model's, and the report counts the samples it saturated."""
+    src = sox_wav(tmp_path / "tone.wav", seconds=0.01)      # half scale: +24 dB clips
+    out, rep = tmp_path / "loud.wav", tmp_path / "r.json"
+    result = pcsim("play", src, "--volume", "30", "--out", out, "--report", rep, "-q")
+    assert result.returncode == 0, result.stderr
+    assert "clamped to +24 dB" in result.stderr.splitlines()[0]
+    report = json.loads(rep.read_text())
+    assert report["volume_db"] == 24.0 and report["bit_exact"]
+    assert report["clipped_samples"] > 0
+    quiet = pcsim("play", src, "--volume", "-10", "--out", out, "--report", rep, "-q")
+    assert quiet.returncode == 0 and "clamped" not in quiet.stderr, quiet.stderr
+    assert json.loads(rep.read_text())["clipped_samples"] == 0

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from cosim.smf import read_smf, wire_bytes
+from pcsim.smf import read_smf, wire_bytes
 from portdrv.dmus import (DEFAULT_LOOKAHEAD_100NS, AllocatorMXF, DMusClient, DMusEventFlags,
                           DMusKernelEvent, DMusStreamType, MasterClock, MusicEvent, PortDMus)
 from portdrv.filter import (Communication, DataFlow, FilterDescriptor, PinDescriptor,

@@ -1,4 +1,4 @@
-"""cosim.smf: Standard MIDI Files built byte by byte here, malformed ones, and real files from
+"""pcsim.smf: Standard MIDI Files built byte by byte here, malformed ones, and real files from
 other authors in examples/midi (their properties as examples/midi/README.md states them)."""
 
 import struct
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cosim.smf import (DEFAULT_TEMPO_US, SmfMessage, parse_smf, read_smf, wire_bytes)
+from pcsim.smf import (DEFAULT_TEMPO_US, SmfMessage, parse_smf, read_smf, wire_bytes)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "midi"
 END_OF_TRACK = b"\xff\x2f\x00"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cosim.build import build, run, soc_design
+from harness.build import build, run, soc_design
 
 SIMULATORS = ["icarus", "verilator"]
 TESTS = [

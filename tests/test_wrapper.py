@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from cosim.axi_transactor import DRIVEN, SAMPLED, transactor_ports
-from cosim.wrapper import wrapper_verilog
+from harness.axi_transactor import DRIVEN, SAMPLED, transactor_ports
+from harness.wrapper import wrapper_verilog
 
 AXI_WIDTHS = {"awaddr": 32, "awlen": 8, "araddr": 32, "arlen": 8, "wdata": 32, "wstrb": 4,
               "rdata": 32, "bresp": 2, "rresp": 2}

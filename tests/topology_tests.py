@@ -9,9 +9,10 @@ import cocotb
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import Timer, with_timeout
 
-from cosim.render_job import expected_dac_frames
+from harness.frames import expected_dac_frames
 from cosim.soc_env import FRAME_NS
-from cosim.stack_audio import frames_to_pcm, play_through_stack, record_through_stack
+from cosim.stack_audio import play_through_stack, record_through_stack
+from harness.frames import frames_to_pcm
 from cosim.system import AudioSystem
 from miniports.adapter import TOPOLOGY_FILTER, WAVE_FILTER
 from miniports.hda import verb
@@ -231,22 +232,21 @@ async def volume_steps_across_the_range(dut):
     levels = list(range(0, 128, size(9, 60))) + [0x7F]
     for index in levels:
         asked = (index - AMP_0DB) * GAIN_STEP_DB
-        report = await play_through_stack(tb, pcm, 2, 16, 48000, volume_db=asked)
-        assert report["volume_db"] == asked
-        assert report["bit_exact"], \
-            f"{asked} dB: {report['mismatched_frames']} frames differ from the gain model"
-        heard = report["frames"]
+        heard, report = await play_through_stack(tb, pcm, 2, 16, 48000, volume_db=asked)
+        assert report.volume_db == asked
+        assert report.bit_exact, \
+            f"{asked} dB: {report.mismatched_frames} frames differ from the gain model"
         for side in (0, 1):
             out = rms([f[side] for f in heard])
             ref = rms([f[side] for f in reference])
             measured = 20 * math.log10(out / ref)
             allowance = GAIN_TOLERANCE_DB + 20 * math.log10(1 + 0.6 / out)
             assert abs(measured - asked) <= allowance, (index, side, measured, asked)
-    report = await play_through_stack(tb, pcm, 2, 16, 48000, volume_db=0, mute=True)
-    assert report["bit_exact"] and all(f == (0, 0) for f in report["frames"])
+    heard, report = await play_through_stack(tb, pcm, 2, 16, 48000, volume_db=0, mute=True)
+    assert report.bit_exact and all(f == (0, 0) for f in heard)
     await tb.mixer.set(AudioProperty.MUTE, False, node=tb.headphone_node(NodeType.MUTE))
-    report = await play_through_stack(tb, pcm, 2, 16, 48000, volume_db=0)
-    assert report["frames"] == reference              # 0 dB unmuted: bit-exact passthrough
+    heard, _ = await play_through_stack(tb, pcm, 2, 16, 48000, volume_db=0)
+    assert heard == reference              # 0 dB unmuted: bit-exact passthrough
 
 
 @cocotb.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
@@ -277,8 +277,8 @@ async def mux_selects_the_capture_source(dut):
         through_amp = frames_to_pcm([(apply_gain(left, setting), apply_gain(right, setting))
                                      for left, right in mic], 2, 16)
         tb.mic.sampled.clear()
-        report = await record_through_stack(tb, mic, frames, 2, 16, 48000)
-        assert report["pcm"] in through_amp, \
+        captured, _ = await record_through_stack(tb, mic, frames, 2, 16, 48000)
+        assert captured in through_amp, \
             f"source {source}: the capture is not the input through amp setting {setting:#x}"
     assert changed.count == 2
     assert (await tb.topology.property(AudioProperty.MUX_SOURCE, PropertyVerb.SET, node=mux,

@@ -5,9 +5,9 @@ device. Run through tests/test_wavecyclic.py on Icarus and Verilator; Icarus run
 import cocotb
 from cocotb.simtime import get_sim_time
 
-from cosim.render_job import expected_dac_frames
+from harness.frames import expected_dac_frames
 from cosim.soc_env import FRAME_NS
-from cosim.stack_audio import frames_to_pcm
+from harness.frames import frames_to_pcm
 from cosim.system import AudioSystem
 from miniports.adapter import WAVE_FILTER
 from miniports.wavecyclic import PIN_CAPTURE, PIN_RENDER

@@ -6,8 +6,8 @@ import random
 
 import cocotb
 
-from cosim.render_job import expected_dac_frames
-from cosim.stack_audio import frames_to_pcm
+from harness.frames import expected_dac_frames
+from harness.frames import frames_to_pcm
 from cosim.system import AudioSystem
 from miniports.adapter import WAVE_FILTER
 from miniports.wavepci import PIN_CAPTURE, PIN_RENDER, RING

@@ -8,9 +8,10 @@ import random
 import cocotb
 from cocotb.triggers import Timer
 
-from cosim.render_job import expected_dac_frames
+from harness.frames import expected_dac_frames
 from cosim.soc_env import FRAME_NS
-from cosim.stack_audio import frames_to_pcm, play_through_stack, record_through_stack
+from cosim.stack_audio import play_through_stack, record_through_stack
+from harness.frames import frames_to_pcm
 from cosim.system import AudioSystem
 from miniports.adapter import WAVE_FILTER
 from miniports.wavert import PIN_CAPTURE, PIN_CAPTURE_BRIDGE, PIN_RENDER

