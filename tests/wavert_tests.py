@@ -341,7 +341,7 @@ async def dpc_latency_spike_glitches_and_recovers(dut):
 
 
 @cocotb.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
-async def packet_mode_render_and_capture_bit_exact(dut):
+async def packet_mode_play_and_record(dut):
     """WaveRT packet mode (IMiniportWaveRTOutputStream / IMiniportWaveRTInputStream): render
     through SetWritePacket, two packets per buffer, and capture through GetReadPacket, both
     bit for bit with no glitch; every packet of the stream went through the packet calls."""
@@ -349,17 +349,17 @@ async def packet_mode_render_and_capture_bit_exact(dut):
     await tb.start()
     buffer_ms = size(10, 4)
     pcm = tb.audio(size(4800, 600))
-    report = await play_through_stack(tb, pcm, 2, 16, 48000, buffer_ms=buffer_ms,
-                                      packet_mode=True)
-    assert report["bit_exact"] and report["frames_out"] == report["frames_in"]
-    assert report["underruns"] == 0
+    _frames, result = await play_through_stack(tb, pcm, 2, 16, 48000, buffer_ms=buffer_ms,
+                                               packet_mode=True)
+    assert result.bit_exact and result.frames_out == result.frames_in
+    assert result.underruns == 0 and result.packet_mode
     packet_frames = 48 * buffer_ms // 2
-    assert report["packets"] >= len(pcm) // 4 // packet_frames
+    assert result.packets >= len(pcm) // 4 // packet_frames
     frames = size(2400, 300)
-    report = await record_through_stack(tb, tb.mic_frames(frames + 2000), frames, 2, 16,
-                                        48000, buffer_ms=buffer_ms, packet_mode=True)
-    assert report["bit_exact"] and report["frames_out"] == frames and report["glitches"] == 0
-    assert report["packets"] >= frames // packet_frames
+    _pcm, result = await record_through_stack(tb, tb.mic_frames(frames + 2000), frames, 2, 16,
+                                              48000, buffer_ms=buffer_ms, packet_mode=True)
+    assert result.bit_exact and result.frames_out == frames and result.glitches == 0
+    assert result.packets >= frames // packet_frames
 
 
 @cocotb.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
@@ -380,13 +380,14 @@ async def packet_mode_latency_against_cyclic(dut):
     pcm = tb.audio(size(4800, 600))
     results = {}
     for packet_mode in (False, True):
-        report = await play_through_stack(tb, pcm, 2, 16, 48000, buffer_ms=buffer_ms,
-                                          packet_mode=packet_mode)
-        assert report["bit_exact"]
-        results[packet_mode] = report["write_latency_frames"]
+        _frames, result = await play_through_stack(tb, pcm, 2, 16, 48000,
+                                                   buffer_ms=buffer_ms,
+                                                   packet_mode=packet_mode)
+        assert result.bit_exact
+        results[packet_mode] = result.write_latency_frames
         tb.dut._log.info("write->DAC latency, %s mode, %d ms buffer: %s frames",
                          "packet" if packet_mode else "cyclic", buffer_ms,
-                         report["write_latency_frames"])
+                         result.write_latency_frames)
     packet_frames, link_frames = 48 * buffer_ms // 2, 8
     assert packet_frames <= results[True]["min"]
     assert results[True]["max"] <= packet_frames + fifo_frames + link_frames
