@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 from .ksstate import KSSTATE
 from .packets import Packet
-from .port import Pin, ServiceGroupPort, call_miniport
+from .port import Pin, ServiceGroupPort
 from .service_group import ServiceTimer
 from .status import NTSTATUS, nt_success
 

@@ -15,17 +15,17 @@ from miniports.wavestream import DATA_RANGES as HDA_RANGES, HdaWaveMiniport, \
     wave_filter_descriptor
 from portdrv.dma_channel import new_master_dma_channel
 from portdrv.filter import (Communication, DataFlow, Filter, FilterDescriptor, NodeDescriptor,
-                            NodeType, PinDescriptor)
+                            NodeType, PinDescriptor, SubdeviceRegistry)
 from portdrv.formats import AudioDataRange, WaveFormat
 from portdrv.hal import SimpleScheduler, SoftPhysicalMemory
 from portdrv.ksstate import KSSTATE
-from portdrv.properties import AutomationTable, EventItem, EventVerb, KsEvent
-from portdrv.service_group import ServiceGroup
+from portdrv.midi import MidiClient, PortMidi
+from portdrv.properties import AutomationTable, EventItem, EventList, EventVerb, KsEvent
 from portdrv.status import NTSTATUS
 from portdrv.wavert import PortWaveRTStream
 
 from test_portdrv_midi import PIN_IN, FakeMidiMiniport, midi_setup
-from test_portdrv_wavepci import FakeMiniport as FakePciMiniport, make_pin
+from test_portdrv_wavepci import make_pin
 from virtual_miniports import PAGE, PIN_CAPTURE, PIN_RENDER, make_virtual_system
 
 SUCCESS = NTSTATUS.SUCCESS
@@ -186,9 +186,6 @@ def test_midi_without_a_service_group_is_serviced_on_the_port_timer():
         miniport, port, client = await midi_setup(sched)
         assert port.service_group is not None          # the fake's group, for contrast
         miniport = NoGroupMidi()
-        from portdrv.midi import PortMidi
-        from portdrv.filter import SubdeviceRegistry
-        from portdrv.midi import MidiClient
         port = PortMidi()
         assert await port.init(miniport, SimpleNamespace(memory=None, scheduler=sched)) \
             == SUCCESS
@@ -393,7 +390,6 @@ def test_enabling_an_event_consults_the_miniport_handler():
                                                                          table))
     port = SimpleNamespace(descriptor=FilterDescriptor((), nodes), miniport=None,
                            resources=SimpleNamespace(scheduler=SimpleScheduler()))
-    from portdrv.properties import EventList
     port.events = EventList()
     flt = Filter("topo", port)
     status, entry = flt.enable_event(KsEvent.CONTROL_CHANGE, node=0)

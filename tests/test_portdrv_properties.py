@@ -8,7 +8,6 @@ import asyncio
 
 import pytest
 
-from portdrv.filter import SubdeviceRegistry
 from portdrv.formats import AudioDataRange, WaveFormat
 from portdrv.hal import SimpleScheduler
 from portdrv.ksstate import KSSTATE
