@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-__all__ = ["Job", "RenderJob", "PlayJob", "RecordJob", "MixerJob", "MidiJob",
+__all__ = ["Job", "RenderJob", "PlayJob", "RecordJob", "MixerJob", "MidiJob", "ScenarioJob",
            "Result", "StreamResult", "PlayResult", "RecordResult", "MixerResult", "MidiResult",
-           "WireMessage", "read_job", "read_result", "write_json_atomic", "JOB_ENV",
-           "DEFAULT_CLK_HZ", "MINIPORTS", "report_progress"]
+           "ScenarioResult", "WireMessage", "read_job", "read_result", "write_json_atomic",
+           "JOB_ENV", "DEFAULT_CLK_HZ", "MINIPORTS", "report_progress"]
 
 #: the environment variable naming the job file inside the simulator
 JOB_ENV = "PCSIM_JOB"
@@ -71,6 +71,7 @@ class PlayJob(Job):
     miniport: str = "wavert"
     volume_db: float | None = None
     mute: bool = False
+    packet_mode: bool = False   # WaveRT packet mode
 
 
 @dataclass
@@ -85,6 +86,7 @@ class RecordJob(Job):
     source: str = ""            # packed microphone frames, or "" for the tone
     output: str = ""            # the captured PCM
     miniport: str = "wavert"
+    packet_mode: bool = False   # WaveRT packet mode
 
 
 @dataclass
@@ -102,14 +104,11 @@ class MidiJob(Job):
     messages: list = field(default_factory=list)   # [time_us, hex bytes]
 
 
-JOB_KINDS = {cls.kind: cls for cls in (RenderJob, PlayJob, RecordJob, MixerJob, MidiJob)}
-
-
 def read_job(path=None):
     """The job in ``path`` (default: the file ``$PCSIM_JOB`` names)."""
     raw = json.loads(Path(path or os.environ[JOB_ENV]).read_text())
-    cls = JOB_KINDS[raw.pop("kind")]
-    return cls(**raw)
+    kinds = {cls.kind: cls for cls in Job.__subclasses__()}
+    return kinds[raw.pop("kind")](**raw)
 
 
 def report_progress(job, done, total):
@@ -155,6 +154,11 @@ class PlayResult(StreamResult):
     volume_db: float = 0.0
     mute: bool = False
     clipped_samples: int = 0
+    packet_mode: bool = False
+    packets: int = 0                        # packets handed over with SetWritePacket
+    #: frames between the port handing audio to the hardware and the DAC: min, median, max,
+    #: samples (None if no write happened while running)
+    write_latency_frames: dict | None = None
 
 
 @dataclass
@@ -163,6 +167,8 @@ class RecordResult(StreamResult):
     hardware_xruns: int = 0
     notifications: int = 0
     lead_in_frames: int | None = None
+    packet_mode: bool = False
+    packets: int = 0                        # packets taken with GetReadPacket
 
 
 @dataclass
@@ -197,3 +203,28 @@ class MidiResult(Result):
 def read_result(cls, path):
     """A result of type ``cls`` from ``path``."""
     return cls(**json.loads(Path(path).read_text()))
+
+
+@dataclass
+class ScenarioJob(Job):
+    """``pcsim campaign``: one randomized fault scenario (``spec`` as
+    :func:`pcsim.campaign.draw_scenario` draws it from ``seed``)."""
+    kind: ClassVar[str] = "scenario_job"
+    seed: int = 0
+    spec: dict = field(default_factory=dict)
+
+
+@dataclass
+class ScenarioResult(Result):
+    """What one scenario found: each broken invariant in ``violations`` (empty: passed)."""
+    violations: list = field(default_factory=list)
+    faults: dict = field(default_factory=dict)       # kind -> times injected
+    frames_in: int = 0
+    frames_out: int = 0
+    unaccounted_frames: int = 0
+    glitches: int = 0
+    hardware_xruns: int = 0
+    silent_frames: int = 0
+    held_frames: int = 0
+    sim_time_ns: int = 0
+    wall_s: float = 0.0
