@@ -45,7 +45,8 @@ from rtl import export
 
 from . import wrapper
 from .frames import noise_pcm
-from .job import DEFAULT_CLK_HZ, JOB_ENV, RenderJob
+from .waves import WaveSelection
+from .job import DEFAULT_CLK_HZ, JOB_ENV, TIMELINE_ENV, WAVES_ENV, RenderJob
 
 __all__ = ["Design", "BuildResult", "SimulationFailed", "SIMULATORS", "DEFAULT_CLK_HZ",
            "verilator_bin_dir", "ensure_verilator_on_path", "simulator_version", "soc_design",
@@ -285,10 +286,12 @@ def build(design: Design, sim: str, waves=None, *, extra_args: Sequence[str] = (
           cache_dir: Path | None = None, pgo: bool = False) -> BuildResult:
     """Compile ``design`` inside the generated wrapper for ``sim`` ("icarus" or "verilator").
 
-    ``waves``: None (no tracing), "fst", "vcd" or True (= "fst"). Icarus records through a
-    ``$dumpvars`` block in the wrapper (FST or VCD chosen at run time from the file suffix);
-    Verilator needs the trace code (FST or VCD) compiled in. Each choice is a separate cached
-    build; a waves build only records when :func:`run` is given ``waves_file``. ``extra_args`` are passed to the compiler as-is (part of the key).
+    ``waves``: None (no tracing), "fst", "vcd" or True (= "fst"). Both simulators record
+    through a ``$dumpvars`` block in the wrapper (:func:`harness.wrapper.dump_verilog`: window
+    and scope filter chosen at run time); Icarus picks FST or VCD at run time from the file
+    suffix, Verilator needs the trace code (FST or VCD) compiled in. Each choice is a separate
+    cached build; a waves build only records when :func:`run` is given ``waves_file``.
+    ``extra_args`` are passed to the compiler as-is (part of the key).
 
     ``pgo=True`` makes a profile-guided Verilator build (ignored for Icarus): slower to build
     (two compiles and a training run, about twice the time), faster to run; worth it for long
@@ -298,9 +301,9 @@ def build(design: Design, sim: str, waves=None, *, extra_args: Sequence[str] = (
     _check_sim(sim)
     waves = _normalise_waves(waves)
     pgo = bool(pgo) and sim == "verilator"
-    # Icarus records through the wrapper's own $dumpvars (cocotb's dump module does not compile
-    # with Icarus 11); Verilator through cocotb's --trace support in its main loop.
-    wrapper_text = design.wrapper(dump=(sim == "icarus" and waves is not None))
+    # Both record through the wrapper's own $dumpvars (cocotb's dump module does not compile
+    # with Icarus 11; cocotb's Verilator --trace records everything from time 0, no window).
+    wrapper_text = design.wrapper(dump=waves is not None)
     options = build_options(sim, waves, extra_args, pgo)
     key = content_key(design.verilog, wrapper_text, sim, simulator_version(sim),
                       cocotb_version(), json.dumps(options, sort_keys=True))
@@ -454,7 +457,8 @@ def _safe(s: str) -> str:
 
 def run(build_result: BuildResult, test_module: str, testcase=None, test_dir=None,
         extra_env: Mapping[str, str] | None = None, seed=None, waves_file=None,
-        test_module_dir=None, plusargs: Sequence[str] = (), log_file=None) -> Path:
+        test_module_dir=None, plusargs: Sequence[str] = (), log_file=None,
+        timeline=True, waves_selection=None) -> Path:
     """Run cocotb ``test_module`` against a finished build; return the results XML path.
 
     ``test_module`` is a module name (``"regwindow_tests"``) or a path to a ``.py`` file; its
@@ -463,14 +467,19 @@ def run(build_result: BuildResult, test_module: str, testcase=None, test_dir=Non
     (default: a fresh directory under ``.cache/sim/runs/``). ``waves_file`` records waves there;
     it needs a build made with ``waves`` and a matching suffix (.fst/.vcd). ``extra_env`` is set
     in the simulator's environment. ``log_file`` takes the simulator's output instead of the
-    terminal. Raises :class:`SimulationFailed` if any test failed or the
-    simulator ended abnormally.
+    terminal. ``timeline`` is where the drivers' text timeline goes (:mod:`cosim.trace`):
+    True (the default) for ``timeline.txt`` in the run's folder, a path, or False for none.
+    With ``waves_file`` the drivers' events also go into the waveform's ``driver`` scope;
+    ``waves_selection`` (a :class:`harness.waves.WaveSelection`) narrows what is recorded.
+    Raises :class:`SimulationFailed` if any test failed or the simulator ended abnormally; its
+    message names the run's folder, which keeps the timeline.
     """
     if not (build_result.build_dir / ".done").exists():
         raise RuntimeError(f"no finished build in {build_result.build_dir}; call build() first")
     return _run(build_result, test_module, testcase=testcase, test_dir=test_dir,
                 extra_env=extra_env, seed=seed, waves_file=waves_file,
-                test_module_dir=test_module_dir, plusargs=plusargs, log_file=log_file)
+                test_module_dir=test_module_dir, plusargs=plusargs, log_file=log_file,
+                timeline=timeline, waves_selection=waves_selection)
 
 
 def _first_failure(results: Path) -> str:
@@ -486,7 +495,7 @@ def _first_failure(results: Path) -> str:
 
 def _run(br: BuildResult, test_module: str, testcase=None, test_dir=None, extra_env=None,
          seed=None, waves_file=None, test_module_dir=None, plusargs: Sequence[str] = (),
-         log_file=None) -> Path:
+         log_file=None, timeline=False, waves_selection=None) -> Path:
     """:func:`run` without the check for a finished build (the PGO training runs inside one)."""
 
     module_path = Path(str(test_module))
@@ -523,8 +532,13 @@ def _run(br: BuildResult, test_module: str, testcase=None, test_dir=None, extra_
     plus.append(f"+pcsim_dac={dac_file}")
     # the simulated clock period, for drivers that report the device clock (cosim.system)
     plus.append(f"+pcsim_clock_period_ps={br.clock_period_ps}")
+    if timeline is True:
+        timeline = test_dir / "timeline.txt"
+    if timeline:
+        env[TIMELINE_ENV] = str(Path(timeline).resolve())
     waves = False
     if waves_file is not None:
+        env[WAVES_ENV] = "1"
         waves_file = Path(waves_file).resolve()
         fmt = waves_file.suffix.lower().lstrip(".")
         if br.waves is None:
@@ -532,14 +546,16 @@ def _run(br: BuildResult, test_module: str, testcase=None, test_dir=None, extra_
         if fmt not in ("fst", "vcd"):
             raise ValueError(f"waves file must end in .fst or .vcd: {waves_file}")
         waves_file.parent.mkdir(parents=True, exist_ok=True)
-        waves = True
+        # both simulators record through the wrapper's $dumpvars block (harness.wrapper), so
+        # the window and the scope filter work the same on both
+        plus.append(f"+pcsim_dumpfile={waves_file}")
+        plus += (waves_selection or WaveSelection()).plusargs()
         if br.sim == "verilator":
             if fmt != br.waves:
                 raise ValueError(f"this Verilator build records {br.waves}, not {fmt}; "
                                  f"build with waves={fmt!r}")
-            test_args += ["--trace-file", str(waves_file)]
         else:
-            plus.append(f"+pcsim_dumpfile={waves_file}")
+            waves = True           # vvp's -fst (the runner's) or -vcd picks the format
             if fmt == "vcd":       # the runner passes -fst; a later -vcd wins with vvp
                 env["SIM_CMD_SUFFIX"] = (env.get("SIM_CMD_SUFFIX", "") + " -vcd").strip()
     if br.sim == "verilator":

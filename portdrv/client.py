@@ -42,6 +42,7 @@ class ClientStream:
 
     def __init__(self, pin):
         self.pin = pin
+        self._tracer = pin.port.resources.scheduler.tracer
 
     @property
     def format(self):
@@ -60,6 +61,7 @@ class ClientStream:
         gives the final status once the port has consumed it)."""
         status, packet = self.pin.write(data)
         check_status(status, f"writing {len(data)} bytes")
+        self._tracer.event("client", "WRITE", f"pin {self.pin.pin_id}: {len(data)} bytes")
         return packet
 
     def end_of_stream(self):
@@ -78,7 +80,10 @@ class ClientStream:
 
     async def get_position(self):
         """``(play, write)`` byte positions since the stream started."""
-        return await self.pin.get_position()
+        play, write = await self.pin.get_position()
+        self._tracer.event("client", "POSITION", f"pin {self.pin.pin_id}: play {play} "
+                           f"write {write}")
+        return play, write
 
     async def close(self):
         await self.pin.close()

@@ -32,6 +32,8 @@ __all__ = [
     "SimpleScheduler",
     "SoftInterruptLine",
     "SoftPhysicalMemory",
+    "Tracer",
+    "NULL_TRACER",
 ]
 
 
@@ -71,11 +73,35 @@ class HalEvent(ABC):
         """Return at once if the event is set, else suspend until :meth:`set`."""
 
 
+class Tracer:
+    """Where drivers report what they do, for debugging (the role of WPP/ETW tracing).
+
+    Drivers call :meth:`event` without knowing where it goes; this base class is the null
+    tracer that drops everything. A driver that builds a costly ``detail`` text checks
+    :attr:`enabled` first, so tracing costs one attribute test when it is off. The simulator's
+    tracer (``cosim.trace``) writes each event into the waveform and a text timeline.
+    """
+
+    #: False for the null tracer: skip formatting details
+    enabled = False
+
+    def event(self, component: str, event: str, detail: str = "") -> None:
+        """Record ``event`` (a short name such as ``"ISR_ENTER"``) by ``component``
+        (``"port"``, ``"miniport"``, ``"client"``...) at the current time."""
+
+
+#: the tracer of a scheduler nobody gave one
+NULL_TRACER = Tracer()
+
+
 class Scheduler(Clock):
     """Runs driver coroutines: the timebase plus starting coroutines and making events.
 
     This is what stands in for the kernel's threads, DPC queue and dispatcher objects.
+    Its :attr:`tracer` is where drivers report events (the null tracer unless replaced).
     """
+
+    tracer: Tracer = NULL_TRACER
 
     @abstractmethod
     def spawn(self, coro):
@@ -183,6 +209,11 @@ class ResourceList:
     parameters: dict = field(default_factory=dict)
     #: the device's power control, for adapters that manage power (None: always on)
     power: DevicePower | None = None
+
+    @property
+    def tracer(self) -> Tracer:
+        """Where the drivers report events: the scheduler's tracer."""
+        return self.scheduler.tracer
 
 
 # ---------------------------------------------------------------- pure-Python implementation

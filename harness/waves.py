@@ -1,0 +1,53 @@
+"""What a waveform records: the time window and the scope filter (:class:`WaveSelection`).
+
+Both simulators record through the wrapper's ``$dumpvars`` block
+(:func:`harness.wrapper.dump_verilog`), which these plusargs control at run time, so narrowing
+needs no rebuild.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["WaveSelection", "WAVE_SCOPES"]
+
+#: ``all``: every signal of the design; ``top``: the testbench's own signals (the DUT's ports,
+#: the AXI transactors, the DAC recorder) and the driver scope
+WAVE_SCOPES = ("all", "top")
+
+
+@dataclass(frozen=True)
+class WaveSelection:
+    """Record from ``from_s`` to ``to_s`` seconds of simulated time (None: from the start /
+    to the end), the signals of ``scope`` (one of :data:`WAVE_SCOPES`)."""
+    from_s: float | None = None
+    to_s: float | None = None
+    scope: str = "all"
+
+    def __post_init__(self):
+        if self.scope not in WAVE_SCOPES:
+            raise ValueError(f"waves scope {self.scope!r}: choose {', '.join(WAVE_SCOPES)}")
+        for value in (self.from_s, self.to_s):
+            if value is not None and not value >= 0:
+                raise ValueError(f"waves window time {value} must be >= 0 seconds")
+        if self.from_s is not None and self.to_s is not None and self.to_s <= self.from_s:
+            raise ValueError(f"waves window ends ({self.to_s:g} s) before it starts "
+                             f"({self.from_s:g} s)")
+
+    def plusargs(self) -> list[str]:
+        """The wrapper's plusargs for this selection."""
+        out = []
+        if self.scope == "top":
+            out.append("+pcsim_waves_top")
+        if self.from_s:
+            out.append(f"+pcsim_waves_from_ps={round(self.from_s * 1e12)}")
+        if self.to_s is not None:
+            out.append(f"+pcsim_waves_to_ps={round(self.to_s * 1e12)}")
+        return out
+
+    @property
+    def recorded_s(self):
+        """The window's length in seconds, or None if it runs to the end."""
+        if self.to_s is None:
+            return None
+        return self.to_s - (self.from_s or 0)
