@@ -52,7 +52,8 @@ __all__ = ["Design", "BuildResult", "SimulationFailed", "SIMULATORS", "DEFAULT_C
            "verilator_bin_dir", "ensure_verilator_on_path", "simulator_version", "soc_design",
            "cache_root", "build", "run", "content_key", "cocotb_version", "make_vars",
            "file_lock", "log_tail", "VERILATOR_ARGS", "VERILATOR_MAKE_VARS", "PGO_USE_FLAGS",
-           "PGO_GENERATE_FLAGS", "build_options", "makeflags", "pgo_key"]
+           "PGO_GENERATE_FLAGS", "build_options", "makeflags", "pgo_key",
+           "simulated_seconds"]
 
 SIMULATORS = ("icarus", "verilator")
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -480,6 +481,18 @@ def run(build_result: BuildResult, test_module: str, testcase=None, test_dir=Non
                 extra_env=extra_env, seed=seed, waves_file=waves_file,
                 test_module_dir=test_module_dir, plusargs=plusargs, log_file=log_file,
                 timeline=timeline, waves_selection=waves_selection)
+
+
+def simulated_seconds(results: Path) -> float:
+    """Simulated time of a run, from its results XML (cocotb's ``sim_time_stop``, ns)."""
+    stop = 0.0
+    try:
+        for node in ET.parse(results).iter("property"):
+            if node.get("name") == "sim_time_stop":
+                stop = max(stop, float(node.get("value")))
+    except (ET.ParseError, OSError, TypeError, ValueError):
+        pass
+    return stop * 1e-9
 
 
 def _first_failure(results: Path) -> str:

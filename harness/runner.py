@@ -32,11 +32,13 @@ def _watch_progress(path, on_progress, done):
 
 
 def run_sim_job(job, sim, workdir, *, clk_hz=None, waves=None, on_progress=None, pgo=False,
-                build_result=None):
+                build_result=None, timeline=None, waves_selection=None):
     """Run ``job`` on ``sim`` and return its result dataclass. ``waves`` is a .fst/.vcd path
     or None; ``on_progress(done, total)`` is called from this process while the simulation
     runs; ``pgo`` picks the profile-guided Verilator build. Simulator output goes to
-    ``workdir/sim.log``. ``build_result`` runs on a given build instead (PGO training)."""
+    ``workdir/sim.log``. ``build_result`` runs on a given build instead (PGO training).
+    ``timeline`` is a path for the drivers' timeline (None: none); ``waves_selection`` a
+    :class:`harness.waves.WaveSelection` narrowing the waves."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     job.result = str(workdir / "result.json")
@@ -56,7 +58,8 @@ def run_sim_job(job, sim, workdir, *, clk_hz=None, waves=None, on_progress=None,
         watcher.start()
     try:
         run(build_result, JOB_MODULE, testcase=job.kind, test_dir=workdir / "sim",
-            extra_env={JOB_ENV: str(job_file)}, waves_file=waves, log_file=workdir / "sim.log")
+            extra_env={JOB_ENV: str(job_file)}, waves_file=waves, log_file=workdir / "sim.log",
+            timeline=timeline or False, waves_selection=waves_selection)
     finally:
         done.set()
         if watcher:
