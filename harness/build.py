@@ -45,6 +45,7 @@ from rtl import export
 
 from . import wrapper
 from .frames import noise_pcm
+from .gtkw import write_save_file
 from .waves import WaveSelection
 from .job import DEFAULT_CLK_HZ, JOB_ENV, TIMELINE_ENV, WAVES_ENV, RenderJob
 
@@ -57,6 +58,8 @@ __all__ = ["Design", "BuildResult", "SimulationFailed", "SIMULATORS", "DEFAULT_C
 
 SIMULATORS = ("icarus", "verilator")
 REPO_ROOT = Path(__file__).resolve().parent.parent
+#: set to "1" to make :func:`run` re-run a failed test with waves (tests/conftest.py does)
+WAVES_ON_FAILURE_ENV = "PCSIM_WAVES_ON_FAILURE"
 #: the cocotb module holding every simulation job's entry point (run inside the simulator,
 #: named here, never imported by the host)
 JOB_MODULE = "cosim.jobs"
@@ -459,7 +462,7 @@ def _safe(s: str) -> str:
 def run(build_result: BuildResult, test_module: str, testcase=None, test_dir=None,
         extra_env: Mapping[str, str] | None = None, seed=None, waves_file=None,
         test_module_dir=None, plusargs: Sequence[str] = (), log_file=None,
-        timeline=True, waves_selection=None) -> Path:
+        timeline=True, waves_selection=None, waves_on_failure=None) -> Path:
     """Run cocotb ``test_module`` against a finished build; return the results XML path.
 
     ``test_module`` is a module name (``"regwindow_tests"``) or a path to a ``.py`` file; its
@@ -473,14 +476,53 @@ def run(build_result: BuildResult, test_module: str, testcase=None, test_dir=Non
     With ``waves_file`` the drivers' events also go into the waveform's ``driver`` scope;
     ``waves_selection`` (a :class:`harness.waves.WaveSelection`) narrows what is recorded.
     Raises :class:`SimulationFailed` if any test failed or the simulator ended abnormally; its
-    message names the run's folder, which keeps the timeline.
+    message names the run's folder, which keeps the timeline. ``waves_on_failure`` (default:
+    ``$PCSIM_WAVES_ON_FAILURE`` is "1", as the test suite sets it) runs a failed test again
+    with waves in ``<run folder>/with-waves`` and names the waves and their GTKWave save
+    file in the message.
     """
     if not (build_result.build_dir / ".done").exists():
         raise RuntimeError(f"no finished build in {build_result.build_dir}; call build() first")
-    return _run(build_result, test_module, testcase=testcase, test_dir=test_dir,
-                extra_env=extra_env, seed=seed, waves_file=waves_file,
-                test_module_dir=test_module_dir, plusargs=plusargs, log_file=log_file,
-                timeline=timeline, waves_selection=waves_selection)
+    if test_dir is None:
+        names = [testcase] if isinstance(testcase, str) else list(testcase or [])
+        test_dir = default_test_dir(build_result, Path(str(test_module)).stem, names)
+    options = dict(testcase=testcase, extra_env=extra_env, seed=seed,
+                   test_module_dir=test_module_dir, plusargs=plusargs)
+    try:
+        return _run(build_result, test_module, test_dir=test_dir, waves_file=waves_file,
+                    log_file=log_file, timeline=timeline, waves_selection=waves_selection,
+                    **options)
+    except SimulationFailed as exc:
+        if waves_on_failure is None:
+            waves_on_failure = os.environ.get(WAVES_ON_FAILURE_ENV) == "1"
+        kept = [f"run folder {Path(test_dir).resolve()}"]
+        if timeline is True:
+            kept.append(f"timeline {Path(test_dir).resolve() / 'timeline.txt'}")
+        if waves_file is None and waves_on_failure:
+            kept += _rerun_with_waves(build_result, test_module, Path(test_dir), options)
+        elif waves_file is not None:
+            kept.append(f"waves {waves_file}")
+        raise SimulationFailed(f"{exc}; kept: {', '.join(kept)}") from None
+
+
+def _rerun_with_waves(br: BuildResult, test_module, test_dir: Path, options) -> list[str]:
+    """Run a failed test again with waves (a waves build of the same design) in
+    ``test_dir/with-waves``, with its timeline and a GTKWave save file; what it left."""
+    folder = (test_dir / "with-waves").resolve()
+    waves = folder / "waves.fst"
+    try:
+        waves_build = build(br.design, br.sim, waves="fst")
+        _run(waves_build, test_module, test_dir=folder, waves_file=waves,
+             log_file=folder / "sim.log", timeline=True, **options)
+    except SimulationFailed:
+        pass                                   # expected: it failed the first time
+    except (RuntimeError, OSError) as exc:
+        return [f"no waves ({exc})"]
+    if not waves.exists():
+        return [f"no waves (the re-run in {folder} wrote none)"]
+    save_file = write_save_file(waves)
+    return [f"re-run with waves in {folder} (waves {waves}, GTKWave {save_file}, "
+            f"timeline {folder / 'timeline.txt'})"]
 
 
 def simulated_seconds(results: Path) -> float:
@@ -493,6 +535,12 @@ def simulated_seconds(results: Path) -> float:
     except (ET.ParseError, OSError, TypeError, ValueError):
         pass
     return stop * 1e-9
+
+
+def default_test_dir(br: BuildResult, module_name: str, names) -> Path:
+    """A fresh folder for a run under ``.cache/sim/runs/``, named after the build and tests."""
+    label = _safe(f"{br.build_dir.name}-{module_name}-{'-'.join(names) or 'all'}")
+    return br.build_dir.parent / "runs" / f"{label}-{os.getpid()}-{time.time_ns()}"
 
 
 def _first_failure(results: Path) -> str:
@@ -527,8 +575,7 @@ def _run(br: BuildResult, test_module: str, testcase=None, test_dir=None, extra_
 
     names = ([testcase] if isinstance(testcase, str) else list(testcase)) if testcase else []
     if test_dir is None:
-        label = _safe(f"{br.build_dir.name}-{module_name}-{'-'.join(names) or 'all'}")
-        test_dir = br.build_dir.parent / "runs" / f"{label}-{os.getpid()}-{time.time_ns()}"
+        test_dir = default_test_dir(br, module_name, names)
     test_dir = Path(test_dir).resolve()
     test_dir.mkdir(parents=True, exist_ok=True)
     results = test_dir / "results.xml"

@@ -59,7 +59,8 @@ def run_sim_job(job, sim, workdir, *, clk_hz=None, waves=None, on_progress=None,
     try:
         run(build_result, JOB_MODULE, testcase=job.kind, test_dir=workdir / "sim",
             extra_env={JOB_ENV: str(job_file)}, waves_file=waves, log_file=workdir / "sim.log",
-            timeline=timeline or False, waves_selection=waves_selection)
+            timeline=timeline or False, waves_selection=waves_selection,
+            waves_on_failure=False)
     finally:
         done.set()
         if watcher:
