@@ -29,7 +29,7 @@ from harness.build import build, run, soc_design  # noqa: E402
 from harness.gtkw import write_save_file  # noqa: E402
 
 #: the view: from a little before the late interrupt to a little after the glitch (ps)
-MARGIN_PS = 20_000_000
+BEFORE_PS, AFTER_PS = 300_000, 700_000
 SCREEN = "1600x1000x24"
 #: how long GTKWave gets to load and draw before the screen is grabbed (s)
 DRAW_WAIT_S = 8
@@ -49,7 +49,7 @@ def glitch_window(events):
     """The view around the first glitch: from the last ISR before it to just after it."""
     glitch = next(e for e in events if e[2] == "GLITCH")
     isr = max(e[0] for e in events if e[2] == "ISR_ENTER" and e[0] < glitch[0])
-    return glitch, isr - MARGIN_PS, glitch[0] + MARGIN_PS
+    return glitch, isr - BEFORE_PS, glitch[0] + AFTER_PS
 
 
 def screenshot(save_file, start_ps, end_ps, png):
@@ -78,8 +78,13 @@ def main(argv=None):
         test_dir=work / "sim", test_module_dir=REPO / "tests", waves_file=waves)
     events = timeline_events(work / "sim" / "timeline.txt")
     glitch, start, end = glitch_window(events)
+    print("the interrupts and DPCs up to the glitch:")
     for e in events:
-        if start <= e[0] <= end and not e[2].startswith("REG_"):
+        if e[0] <= glitch[0] and e[2].split("_")[0] in ("ISR", "DPC", "GLITCH", "KSSTATE"):
+            print(f"{e[0] / 1e6:12.3f} us  {e[1]:<9}{e[2]:<16}{e[3]}")
+    print("everything in the view:")
+    for e in events:
+        if start <= e[0] <= end:
             print(f"{e[0] / 1e6:12.3f} us  {e[1]:<9}{e[2]:<16}{e[3]}")
     save_file = write_save_file(waves)
     screenshot(save_file, start, end, Path(args.png).resolve())
