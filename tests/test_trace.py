@@ -6,6 +6,7 @@ itself recorded: the AXI4-Lite handshakes (as the DUT's input flops present them
 interrupt line.
 """
 
+import json
 import re
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from harness.gtkw import write_save_file
 from harness.waves import WaveSelection
 from harness.wrapper import TB_TOP, clock_period_ps
 from rtl.regmap import REGMAP
+from wav_files import sox_wav
 
 SIMULATORS = ["icarus", "verilator"]
 INTSTS = REGMAP["INTSTS"].offset
@@ -176,3 +178,23 @@ def test_bad_waves_options_one_line(tmp_path, args, message):
                           text=True, cwd=tmp_path)
     assert done.returncode == 2 and message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and not list(tmp_path.iterdir())
+
+
+def test_play_wavepci_trace_and_top_waves_from_the_command_line(tmp_path):
+    """WavePci's mappings in the timeline; the report gives the waves' size per simulated
+    second."""
+    src = sox_wav(tmp_path / "in.wav", seconds=0.002)
+    timeline, waves, report = tmp_path / "t.txt", tmp_path / "w.fst", tmp_path / "r.json"
+    done = _pcsim("play", str(src), "--sim", "icarus", "--miniport", "wavepci", "--out",
+                  str(tmp_path / "o.wav"), "--trace", str(timeline), "--waves", str(waves),
+                  "--waves-scope", "top", "--report", str(report), "-q")
+    assert done.returncode == 0, done.stderr
+    text = timeline.read_text()
+    for pattern in (r"port +GET_MAPPING +tag \S+: 0x[0-9a-f]+ \+\d+", r"port +RELEASE_MAPPING",
+                    r"port +KSSTATE +pin 0: RUN -> STOP"):
+        assert re.search(pattern, text), pattern
+    result = json.loads(report.read_text())
+    assert result["bit_exact"] and result["waves_bytes"] == waves.stat().st_size
+    assert result["waves_bytes_per_simulated_s"] == pytest.approx(
+        result["waves_bytes"] / result["waves_simulated_s"])
+    assert result["waves_simulated_s"] * 1e9 >= result["sim_time_ns"]
