@@ -46,7 +46,7 @@ from rtl import export
 from . import wrapper
 from .frames import noise_pcm
 from .gtkw import write_save_file
-from .waves import WaveSelection
+from .waves import WAVE_SCOPES, WaveSelection
 from .job import DEFAULT_CLK_HZ, JOB_ENV, TIMELINE_ENV, WAVES_ENV, RenderJob
 
 __all__ = ["Design", "BuildResult", "SimulationFailed", "SIMULATORS", "DEFAULT_CLK_HZ",
@@ -287,7 +287,8 @@ def log_tail(path: Path, n: int = 60) -> str:
 
 
 def build(design: Design, sim: str, waves=None, *, extra_args: Sequence[str] = (),
-          cache_dir: Path | None = None, pgo: bool = False) -> BuildResult:
+          cache_dir: Path | None = None, pgo: bool = False,
+          waves_scope: str = "all") -> BuildResult:
     """Compile ``design`` inside the generated wrapper for ``sim`` ("icarus" or "verilator").
 
     ``waves``: None (no tracing), "fst", "vcd" or True (= "fst"). Both simulators record
@@ -295,7 +296,10 @@ def build(design: Design, sim: str, waves=None, *, extra_args: Sequence[str] = (
     and scope filter chosen at run time); Icarus picks FST or VCD at run time from the file
     suffix, Verilator needs the trace code (FST or VCD) compiled in. Each choice is a separate
     cached build; a waves build only records when :func:`run` is given ``waves_file``.
-    ``extra_args`` are passed to the compiler as-is (part of the key).
+    ``extra_args`` are passed to the compiler as-is (part of the key). ``waves_scope="top"``
+    (see :data:`harness.waves.WAVE_SCOPES`) makes a Verilator waves build whose trace code
+    leaves out the design's insides (Verilator ignores ``$dumpvars``' arguments; Icarus picks
+    the scope at run time, so it is ignored there).
 
     ``pgo=True`` makes a profile-guided Verilator build (ignored for Icarus): slower to build
     (two compiles and a training run, about twice the time), faster to run; worth it for long
@@ -309,6 +313,10 @@ def build(design: Design, sim: str, waves=None, *, extra_args: Sequence[str] = (
     # with Icarus 11; cocotb's Verilator --trace records everything from time 0, no window).
     wrapper_text = design.wrapper(dump=waves is not None)
     options = build_options(sim, waves, extra_args, pgo)
+    if waves_scope not in WAVE_SCOPES:
+        raise ValueError(f"waves scope {waves_scope!r}: choose {', '.join(WAVE_SCOPES)}")
+    if sim == "verilator" and waves is not None and waves_scope != "all":
+        options["waves_scope"] = waves_scope
     key = content_key(design.verilog, wrapper_text, sim, simulator_version(sim),
                       cocotb_version(), json.dumps(options, sort_keys=True))
     root = Path(cache_dir) if cache_dir is not None else cache_root()
@@ -356,7 +364,9 @@ def _do_build(design, sim, waves, build_dir, wrapper_text, options, extra_args,
     build_dir.mkdir(parents=True)
     dut_v = build_dir / f"{design.top}.v"
     tb_v = build_dir / f"{wrapper.TB_TOP}.v"
-    dut_v.write_text(design.verilog)
+    # a Verilator trace of the testbench only: no trace code for the design's file
+    untraced = "/*verilator tracing_off*/\n" if options.get("waves_scope") == "top" else ""
+    dut_v.write_text(untraced + design.verilog)
     tb_v.write_text(wrapper_text)
     args = list(extra_args)
     env = {}

@@ -49,7 +49,8 @@ def run_sim_job(job, sim, workdir, *, clk_hz=None, waves=None, on_progress=None,
     if build_result is None:
         clk = clk_hz or getattr(job, "clk_hz", None) or soc_design().clk_hz
         build_result = build(soc_design(clk_hz=clk), sim, waves=wave_fmt,
-                             pgo=pgo and sim == "verilator" and wave_fmt is None)
+                             pgo=pgo and sim == "verilator" and wave_fmt is None,
+                             waves_scope=waves_selection.scope if waves_selection else "all")
     done = threading.Event()
     watcher = None
     if on_progress:

@@ -1,8 +1,10 @@
 """What a waveform records: the time window and the scope filter (:class:`WaveSelection`).
 
 Both simulators record through the wrapper's ``$dumpvars`` block
-(:func:`harness.wrapper.dump_verilog`), which these plusargs control at run time, so narrowing
-needs no rebuild.
+(:func:`harness.wrapper.dump_verilog`), which these plusargs control at run time. Two
+Verilator limits: it ignores ``$dumpvars``' arguments, so the ``top`` scope is a build of its
+own (``harness.build.build(..., waves_scope="top")``), and it ignores ``$dumpoff``, so a
+window records from its start to the end of the run.
 """
 
 from __future__ import annotations
@@ -45,9 +47,10 @@ class WaveSelection:
             out.append(f"+pcsim_waves_to_ps={round(self.to_s * 1e12)}")
         return out
 
-    @property
-    def recorded_s(self):
-        """The window's length in seconds, or None if it runs to the end."""
-        if self.to_s is None:
-            return None
-        return self.to_s - (self.from_s or 0)
+    def covered_s(self, simulated_s: float, sim: str) -> float:
+        """How much simulated time a run of ``simulated_s`` seconds on ``sim`` recorded:
+        from the window's start to its end, or to the end of the run on Verilator, which has
+        no ``$dumpoff``."""
+        end = simulated_s if self.to_s is None or sim == "verilator" \
+            else min(self.to_s, simulated_s)
+        return max(0.0, end - (self.from_s or 0.0))

@@ -79,7 +79,8 @@ def add_debug_options(parser, waves=True):
     parser.add_argument("--waves-from", type=_seconds, metavar="S",
                         help="record waves from S seconds of simulated time")
     parser.add_argument("--waves-to", type=_seconds, metavar="S",
-                        help="record waves up to S seconds of simulated time")
+                        help="record waves up to S seconds of simulated time (Icarus; "
+                             "Verilator records to the end)")
     parser.add_argument("--waves-scope", choices=WAVE_SCOPES, default="all",
                         help="all signals, or only the testbench's and the driver scope (top)")
 

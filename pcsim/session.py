@@ -17,6 +17,7 @@ from pathlib import Path
 from harness.build import SimulationFailed, simulated_seconds
 from harness.gtkw import save_files
 from harness.runner import run_sim_job
+from harness.waves import WaveSelection
 
 from .debug import FILTER_LABEL, SAVE_FILE_LABEL, TRACE_LABEL, WAVES_LABEL
 from .errors import SimulationError
@@ -86,17 +87,13 @@ class Session:
         finally:
             bar.close()
         if staged_waves is not None:
-            self._summarise_waves(staged_waves)
+            self._summarise_waves(staged_waves, sim)
         return result
 
-    def _summarise_waves(self, recorded: Path) -> None:
+    def _summarise_waves(self, recorded: Path, sim: str) -> None:
         """How big the waves are per simulated second (of the window they cover)."""
         simulated = simulated_seconds(self.workdir / "job" / "sim" / "results.xml")
-        selection = self.waves_selection
-        start = (selection.from_s or 0.0) if selection else 0.0
-        end = simulated if selection is None or selection.to_s is None \
-            else min(simulated, selection.to_s)
-        covered = max(0.0, end - start)
+        covered = (self.waves_selection or WaveSelection()).covered_s(simulated, sim)
         size = recorded.stat().st_size
         self.waves_summary = {"waves_bytes": size, "waves_simulated_s": covered,
                               "waves_bytes_per_simulated_s": size / covered if covered else 0}

@@ -45,6 +45,11 @@ def test_wave_selection_plusargs_and_checks():
         WaveSelection(0.002, 0.001)
     with pytest.raises(ValueError, match="scope"):
         WaveSelection(scope="dut")
+    window = WaveSelection(0.001, 0.003)
+    assert window.covered_s(0.010, "icarus") == pytest.approx(0.002)
+    assert window.covered_s(0.010, "verilator") == pytest.approx(0.009)   # no $dumpoff
+    assert window.covered_s(0.002, "icarus") == pytest.approx(0.001)
+    assert WaveSelection().covered_s(0.010, "icarus") == 0.010
 
 
 def test_wrapper_has_the_driver_scope_and_records_only_when_asked():
