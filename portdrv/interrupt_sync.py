@@ -187,7 +187,8 @@ class InterruptSync:
             self._latched = False
             self.interrupts += 1
             tracer = self._scheduler.tracer
-            tracer.event("port", "ISR_ENTER", f"interrupt {self.interrupts}")
+            if tracer.enabled:
+                tracer.event("port", "ISR_ENTER", f"interrupt {self.interrupts}")
             claimed = await self._run_isrs()
             if not claimed:
                 self.spurious_interrupts += 1

@@ -101,9 +101,11 @@ class ServiceGroup:
                 self._queued = False  # from here a request queues another DPC
                 self.dpc_count += 1
                 tracer = self._scheduler.tracer
-                tracer.event("port", "DPC_ENTER", f"DPC {self.dpc_count}")
+                if tracer.enabled:
+                    tracer.event("port", "DPC_ENTER", f"DPC {self.dpc_count}")
                 await self._service_members()
-                tracer.event("port", "DPC_EXIT", f"DPC {self.dpc_count}")
+                if tracer.enabled:
+                    tracer.event("port", "DPC_EXIT", f"DPC {self.dpc_count}")
         except BaseException:
             self._queued = False  # a crashed DPC must not leave the group stuck as "queued"
             raise
