@@ -34,6 +34,9 @@ __all__ = ["DriverTrace", "ascii_value", "format_line", "describe_access", "driv
 
 #: the component of a register access made in an unlabelled task, when the driver stack runs
 DEFAULT_COMPONENT = "miniport"
+#: the events that move the driver scope's ``isr`` and ``dpc`` levels
+LEVELS = {"ISR_ENTER": ("isr", 1), "ISR_EXIT": ("isr", -1), "DPC_ENTER": ("dpc", 1),
+          "DPC_EXIT": ("dpc", -1)}
 #: registers by 32-bit word offset
 REGISTER_WORDS = REGMAP.words()
 
@@ -114,11 +117,10 @@ class DriverTrace(Tracer):
         if scope is None:
             return
         self._count += 1
-        for level, prefix in (("isr", "ISR_"), ("dpc", "DPC_")):
-            if event.startswith(prefix):
-                self._depth[level] = max(0, self._depth[level]
-                                         + (1 if event.endswith("ENTER") else -1))
-                getattr(scope, level).value = int(self._depth[level] > 0)
+        if event in LEVELS:
+            level, step = LEVELS[event]
+            self._depth[level] = max(0, self._depth[level] + step)
+            getattr(scope, level).value = int(self._depth[level] > 0)
         scope.component.value = ascii_value(component, DRIVER_TEXT["component"])
         scope.event_name.value = ascii_value(event, DRIVER_TEXT["event_name"])
         scope.detail.value = ascii_value(detail, DRIVER_TEXT["detail"])

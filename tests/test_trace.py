@@ -74,6 +74,8 @@ def test_every_isr_entry_follows_an_irq_edge_and_precedes_its_intsts_read(short_
     entries = [e for e in events if e.event == "ISR_ENTER"]
     exits = [e.time_ps for e in events if e.event == "ISR_EXIT"]
     assert len(entries) >= 2 and len(exits) == len(entries)
+    # the driver scope's isr level rises with each entry
+    assert rec.rising_edges("driver.isr") == [e.time_ps for e in entries]
     for entry, exit_ps in zip(entries, exits):
         edge = max((t for t in edges if t <= entry.time_ps), default=None)
         assert edge is not None, (sim, entry)
@@ -94,7 +96,8 @@ def test_timeline_has_the_events_with_decoded_detail(short_play):
     for pattern in (r"port +ISR_ENTER", r"port +DPC_ENTER", r"port +KSSTATE +pin 0: STOP -> RUN",
                     r"miniport +VERB +cad 0 nid 0x02 SET_FORMAT", r"client +WRITE",
                     r"client +POSITION", r"harness +REG_READ +SD1LPIB",
-                    r"miniport +REG_READ +INTSTS = 0x\w+ SIS1=1"):
+                    r"miniport +REG_READ +INTSTS = 0x\w+ SIS1=1",
+                    r"miniport +ISR_CAUSE +SD1\n"):
         assert re.search(pattern, joined), pattern
 
 
