@@ -434,10 +434,6 @@ class HdaController:
             if not pending and not cis and not mis:
                 return NTSTATUS.SUCCESS if claimed else NTSTATUS.UNSUCCESSFUL
             claimed = True
-            if self.tracer.enabled:
-                causes = [f"SD{n}" for n in pending] + ["codec"] * bool(cis) \
-                    + ["MIDI"] * bool(mis)
-                self.tracer.event("miniport", "ISR_CAUSE", " ".join(causes))
             if cis:
                 await self._drain_unsolicited()
             if mis:
