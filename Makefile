@@ -42,13 +42,14 @@ $(STAMP): pyproject.toml
 	    echo "setup: error: iverilog (Icarus Verilog) is missing; install it with: sudo apt-get install iverilog" >&2; exit 1; \
 	  fi; \
 	fi
-	@for tool in make g++ perl sox; do \
+	@for tool in make g++ perl sox gtkwave xvfb-run; do \
 	  command -v $$tool >/dev/null 2>&1 && continue; \
+	  pkg=$$tool; [ $$tool = xvfb-run ] && pkg=xvfb; \
 	  if [ "$(IS_ROOT)" = yes ]; then \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$tool >/dev/null 2>&1 || \
-	      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$tool; }; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$pkg >/dev/null 2>&1 || \
+	      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$pkg; }; \
 	  else \
-	    echo "setup: error: $$tool is missing (needed to build Verilator simulations and by the tests); install it with: sudo apt-get install $$tool" >&2; exit 1; \
+	    echo "setup: error: $$tool is missing (needed to build Verilator simulations and by the tests: gtkwave under xvfb opens the saved waveform views); install it with: sudo apt-get install $$pkg" >&2; exit 1; \
 	  fi; \
 	done
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)

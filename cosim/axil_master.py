@@ -31,6 +31,9 @@ class AxiLiteMaster:
             self._sig[name].value = 0
         self._paused = ChannelPauses()
         self._lock = Lock()
+        #: told of each access at its handshake: ``observer(write, address, data)`` (the
+        #: driver trace), or None
+        self.observer = None
 
     def set_pause(self, channel, generator):
         """Back-pressure on ``channel`` (aw, w, b, ar, r) from an iterator of booleans, or
@@ -62,6 +65,8 @@ class AxiLiteMaster:
                 w_done = w_done or (w_up and s["wready"].value == 1)
             s["awvalid"].value = 0
             s["wvalid"].value = 0
+            if self.observer is not None:
+                self.observer(True, addr, bytes(data))
             while True:
                 ready = not self._paused("b")
                 s["bready"].value = int(ready)
@@ -93,6 +98,8 @@ class AxiLiteMaster:
                 await edge
                 if ready and s["rvalid"].value == 1:
                     data, resp = int(s["rdata"].value), int(s["rresp"].value)
+                    if self.observer is not None:
+                        self.observer(False, addr, data.to_bytes(4, "little"))
                     break
             s["rready"].value = 0
         return data, resp

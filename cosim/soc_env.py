@@ -10,6 +10,7 @@ from .hda import HdaController
 from .host_memory import HostMemory, PageAllocator
 from .irq import InterruptLine
 from .regwindow import RegisterWindow
+from .trace import driver_trace
 
 __all__ = ["SocEnv", "FRAME_NS"]
 
@@ -20,6 +21,9 @@ FRAME_NS = 1e9 / 48000
 class SocEnv:
     """Everything a host needs to drive the device, attached to the cocotb ``dut``."""
 
+    #: who makes the register accesses of tasks nobody labelled (see cosim.trace)
+    register_component = "harness"
+
     def __init__(self, dut, memory_size=16 << 20, seed=1):
         self.dut = dut
         self.rng = random.Random(seed)
@@ -27,6 +31,10 @@ class SocEnv:
         self.alloc = PageAllocator(memory_size, seed=seed)
         self.regs = RegisterWindow(dut)
         self.irq = InterruptLine(dut.irq)
+        #: the driver trace (cosim.trace) the run asked for, or None
+        self.trace = driver_trace(dut, self.register_component)
+        if self.trace is not None:
+            self.regs.axil.observer = self.trace.register_access
         self.speaker = Speaker(dut)
         self._mic = None
         self._hda = None
@@ -46,6 +54,11 @@ class SocEnv:
         if self._mic is None:
             self._mic = Microphone(self.dut)
         return self._mic
+
+    def label_harness_task(self):
+        """Register accesses of the running task show as the harness's in the trace."""
+        if self.trace is not None:
+            self.trace.label_task("harness")
 
     async def wait_power_on(self):
         """Wait for the testbench's power-on reset to end."""

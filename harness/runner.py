@@ -33,11 +33,13 @@ def _watch_progress(path, on_progress, done):
 
 
 def run_sim_job(job, sim, workdir, *, clk_hz=None, waves=None, on_progress=None, pgo=False,
-                build_result=None):
+                build_result=None, timeline=None, waves_selection=None):
     """Run ``job`` on ``sim`` and return its result dataclass. ``waves`` is a .fst/.vcd path
     or None; ``on_progress(done, total)`` is called from this process while the simulation
     runs; ``pgo`` picks the profile-guided Verilator build. Simulator output goes to
-    ``workdir/sim.log``. ``build_result`` runs on a given build instead (PGO training)."""
+    ``workdir/sim.log``. ``build_result`` runs on a given build instead (PGO training).
+    ``timeline`` is a path for the drivers' timeline (None: none); ``waves_selection`` a
+    :class:`harness.waves.WaveSelection` narrowing the waves."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     job.result = str(workdir / "result.json")
@@ -48,7 +50,8 @@ def run_sim_job(job, sim, workdir, *, clk_hz=None, waves=None, on_progress=None,
     if build_result is None:
         clk = clk_hz or getattr(job, "clk_hz", None) or soc_design().clk_hz
         build_result = build(soc_design(clk_hz=clk), sim, waves=wave_fmt,
-                             pgo=pgo and sim == "verilator" and wave_fmt is None)
+                             pgo=pgo and sim == "verilator" and wave_fmt is None,
+                             waves_scope=waves_selection.scope if waves_selection else "all")
     done = threading.Event()
     watcher = None
     if on_progress:
@@ -57,7 +60,9 @@ def run_sim_job(job, sim, workdir, *, clk_hz=None, waves=None, on_progress=None,
         watcher.start()
     try:
         run(build_result, JOB_MODULE, testcase=job.kind, test_dir=workdir / "sim",
-            extra_env={JOB_ENV: str(job_file)}, waves_file=waves, log_file=workdir / "sim.log")
+            extra_env={JOB_ENV: str(job_file)}, waves_file=waves, log_file=workdir / "sim.log",
+            timeline=timeline or False, waves_selection=waves_selection,
+            waves_on_failure=False)
     finally:
         done.set()
         if watcher:

@@ -46,7 +46,8 @@ from rtl.stream_dma import MAX_BURST
 from .axi_transactor import transactor_ports, transactor_verilog
 
 __all__ = ["RESET_CYCLES", "TB_TOP", "INPUT_DEFAULTS", "half_period_ps", "clock_period_ps",
-           "wrapper_verilog"]
+           "wrapper_verilog", "DRIVER_SCOPE", "DRIVER_MODULE", "DRIVER_TEXT", "DRIVER_NUMBERS",
+           "driver_scope_verilog", "DUT_CLOCK"]
 
 #: Name of the generated testbench module (the simulation top that cocotb sees as ``dut``).
 TB_TOP = "tb"
@@ -54,6 +55,17 @@ TB_TOP = "tb"
 RESET_CYCLES = 16
 #: Initial values of DUT inputs the wrapper does not drive itself (any other input starts at 0).
 INPUT_DEFAULTS = {"midi_rx": 1}
+
+#: The instance (scope ``tb.driver``) whose signals the driver trace (cosim.trace) writes.
+DRIVER_SCOPE = "driver"
+DRIVER_MODULE = "pcsim_driver_trace"
+#: Its text signals, in characters (8 bits each, first character in the top byte).
+DRIVER_TEXT = {"component": 8, "event_name": 16, "detail": 96, "reg_name": 16}
+#: Its numbers, in bits: an event counter (it changes on every event, even a repeated one),
+#: the last register value, and levels that are high inside an ISR and inside a DPC.
+DRIVER_NUMBERS = {"count": 32, "reg_value": 32, "isr": 1, "dpc": 1}
+#: The name of the DUT's own clock in the wrapper (the one to look at in a viewer).
+DUT_CLOCK = "clk__dut"
 
 _DIRECTIONS = ("input", "output")
 #: The DUT's clock edge lags the Python-visible clock edge by this much (ps).
@@ -83,6 +95,62 @@ def _decl(width: int) -> str:
     return "" if width == 1 else f"[{width - 1}:0] "
 
 
+def driver_scope_verilog(module: str = DRIVER_MODULE) -> list[str]:
+    """The module of the driver scope: registers only Python writes (public on Verilator)."""
+    lines = ["", "// The drivers' events (cosim.trace), written from Python: instance "
+             f"{TB_TOP}.{DRIVER_SCOPE}.", f"module {module};"]
+    for name, chars in DRIVER_TEXT.items():
+        lines.append(f"  reg [{8 * chars - 1}:0] {name} /*verilator public_flat_rw*/;")
+    for name, bits in DRIVER_NUMBERS.items():
+        lines.append(f"  reg {_decl(bits)}{name} /*verilator public_flat_rw*/;")
+    lines.append("  initial begin")
+    for name, chars in DRIVER_TEXT.items():
+        lines.append(f"    {name} = {{{chars}{{8'h20}}}};")
+    for name, bits in DRIVER_NUMBERS.items():
+        lines.append(f"    {name} = {bits}'d0;")
+    lines.append("  end")
+    lines.append("endmodule")
+    return lines
+
+
+def dump_verilog(tb_name: str = TB_TOP) -> list[str]:
+    """The wrapper's waveform recording, controlled by plusargs at run time (both simulators):
+
+    - ``+pcsim_dumpfile=PATH``: the file (the format follows the simulator's options); no
+      recording without it;
+    - ``+pcsim_waves_top``: only the testbench's own signals (the DUT's ports, the bus
+      transactor, the DAC recorder) and the driver scope, not the design's insides (Icarus;
+      Verilator ignores ``$dumpvars``' arguments, so :func:`harness.build.build` leaves the
+      design out of a Verilator build's trace code instead);
+    - ``+pcsim_waves_from_ps=T`` / ``+pcsim_waves_to_ps=T``: record only that window of
+      simulated time: ``$dumpvars`` runs at its start (the file opens with every value at that
+      time) and ``$dumpoff`` at its end (Verilator ignores ``$dumpoff``: it records to the end
+      of the run).
+    """
+    return [
+        "",
+        "  // waveform recording (harness.wrapper.dump_verilog)",
+        "  reg [8*1024-1:0] pcsim_dumpfile;",
+        "  reg [63:0] pcsim_waves_from_ps, pcsim_waves_to_ps;",
+        "  initial if ($value$plusargs(\"pcsim_dumpfile=%s\", pcsim_dumpfile)) begin",
+        '    if (!$value$plusargs("pcsim_waves_from_ps=%d", pcsim_waves_from_ps))',
+        "      pcsim_waves_from_ps = 0;",
+        '    if (!$value$plusargs("pcsim_waves_to_ps=%d", pcsim_waves_to_ps))',
+        "      pcsim_waves_to_ps = 0;",
+        "    $dumpfile(pcsim_dumpfile);",
+        "    if (pcsim_waves_from_ps > 0)",
+        "      #(pcsim_waves_from_ps * 1.0e-3);",
+        '    if ($test$plusargs("pcsim_waves_top")) begin',
+        f"      $dumpvars(1, {tb_name});",
+        f"      $dumpvars(1, {tb_name}.{DRIVER_SCOPE});",
+        "    end else",
+        f"      $dumpvars(0, {tb_name});",
+        "    if (pcsim_waves_to_ps > pcsim_waves_from_ps)",
+        "      #((pcsim_waves_to_ps - pcsim_waves_from_ps) * 1.0e-3) $dumpoff;",
+        "  end",
+    ]
+
+
 def wrapper_verilog(dut_module: str, ports, clk_hz: float, *, clock: str = "clk",
                     reset: str = "rst", reset_cycles: int = RESET_CYCLES,
                     input_defaults: dict | None = None, tb_name: str = TB_TOP,
@@ -90,8 +158,9 @@ def wrapper_verilog(dut_module: str, ports, clk_hz: float, *, clock: str = "clk"
     """Verilog-2005 text of the testbench top ``tb_name`` instantiating ``dut_module`` as ``dut``.
 
     ``ports`` is a sequence of ``(name, "input"|"output", width)`` for the DUT's top module.
-    ``dump=True`` adds ``$dumpfile``/``$dumpvars(0, tb)`` with the file name taken from the
-    ``+pcsim_dumpfile=PATH`` plusarg (used for Icarus; the format follows vvp's -fst/-vcd).
+    ``dump=True`` adds the waveform recording of :func:`dump_verilog` (``$dumpfile`` and
+    ``$dumpvars`` when the ``+pcsim_dumpfile=PATH`` plusarg is given; the format follows vvp's
+    -fst/-vcd, or the trace code compiled into a Verilator build).
     Every whole AXI4 master port gets a burst transactor holding up to ``axi_burst_beats``
     beats (:mod:`harness.axi_transactor`).
     """
@@ -119,6 +188,8 @@ def wrapper_verilog(dut_module: str, ports, clk_hz: float, *, clock: str = "clk"
     lines = [
         "// Generated by harness.wrapper: testbench top with HDL clock and reset. Do not edit.",
         "`timescale 1ns/1ps",
+        *(["/*verilator tracing_on*/  // traced even if the design's file turned it off"]
+          if dump else []),
         f"module {tb_name};",
         f"  // clock: {clk_hz} Hz requested, half period {half} ps, period {2 * half} ps",
         f"  // The DUT's clock edge comes {SKEW_CLK_PS} ps after the edge of `{clock}` that Python",
@@ -150,6 +221,7 @@ def wrapper_verilog(dut_module: str, ports, clk_hz: float, *, clock: str = "clk"
         transactors += body
         for name, expr in drive.items():
             connect[name] = f"{enable} ? {expr} : {inner[name]}"
+    lines.append(f"  {DRIVER_MODULE} {DRIVER_SCOPE} ();")
     lines.append(f"  {dut_module} dut (")
     lines.append(",\n".join(f"    .{n}({connect.get(n, n)})" for n in names))
     lines.append("  );")
@@ -198,13 +270,7 @@ def wrapper_verilog(dut_module: str, ports, clk_hz: float, *, clock: str = "clk"
         lines.append("    $fflush(dac_fd);")
         lines.append("  end")
     if dump:
-        lines.append("")
-        lines.append("  reg [8*1024-1:0] pcsim_dumpfile;")
-        lines.append("  initial begin")
-        lines.append('    if (!$value$plusargs("pcsim_dumpfile=%s", pcsim_dumpfile))')
-        lines.append('      pcsim_dumpfile = "waves.fst";')
-        lines.append("    $dumpfile(pcsim_dumpfile);")
-        lines.append(f"    $dumpvars(0, {tb_name});")
-        lines.append("  end")
+        lines += dump_verilog(tb_name)
     lines.append("endmodule")
+    lines += driver_scope_verilog()
     return "\n".join(lines) + "\n"

@@ -26,6 +26,7 @@ from rtl.regmap import INPUT_STREAMS, OUTPUT_STREAMS, REGMAP, format_supported, 
 from .registers import RegisterBlock
 
 __all__ = ["HdaController", "HdaStreamEngine", "HdaCodec", "Bdl", "fmt_value", "verb",
+           "describe_verb", "VERB_NAMES",
            "wave_format_to_fmt", "BDL_ENTRY_BYTES", "LINK_FRAME_RATE"]
 
 BDL_ENTRY_BYTES = 16
@@ -57,6 +58,30 @@ def verb(nid, command, payload=0):
     if command <= 0xF:
         return (nid << 20) | (command << 16) | (payload & 0xFFFF)
     return (nid << 20) | (command << 8) | (payload & 0xFF)
+
+
+#: names of the verbs this codec answers (rtl/codec.py), for traces
+VERB_NAMES = {0xF00: "GET_PARAMETER", 0xF02: "GET_CONN_LIST", 0x701: "SET_CONN_SELECT",
+              0xF01: "GET_CONN_SELECT", 0x706: "SET_STREAM_CHANNEL",
+              0xF06: "GET_STREAM_CHANNEL", 0x2: "SET_FORMAT", 0xA: "GET_FORMAT",
+              0x3: "SET_AMP_GAIN_MUTE", 0xB: "GET_AMP_GAIN_MUTE", 0x707: "SET_PIN_CONTROL",
+              0xF07: "GET_PIN_CONTROL", 0xF09: "GET_PIN_SENSE", 0x708: "SET_UNSOL_ENABLE",
+              0xF08: "GET_UNSOL_ENABLE", 0xF1C: "GET_CONFIG_DEFAULT", 0xF80: "GET_PEAK_METER"}
+#: the 4-bit verbs (their 16-bit payload takes bits 15..0)
+SHORT_VERBS = (0x2, 0x3, 0xA, 0xB)
+
+
+def describe_verb(word, response):
+    """One line for a verb and its response: codec, node, verb name, payload, response."""
+    nid = (word >> 20) & 0xFF
+    short = (word >> 16) & 0xF
+    if short in SHORT_VERBS:
+        command, payload = short, word & 0xFFFF
+    else:
+        command, payload = (word >> 8) & 0xFFF, word & 0xFF
+    name = VERB_NAMES.get(command, f"VERB_{command:03X}")
+    return (f"cad {word >> 28} nid {nid:#04x} {name} payload {payload:#x} "
+            f"-> {response:#010x}")
 
 
 def wave_format_to_fmt(fmt):
@@ -250,6 +275,7 @@ class HdaController:
         self.resources = resources
         self.memory = resources.memory
         self.regs = RegisterBlock(resources.registers, resources.scheduler)
+        self.tracer = resources.scheduler.tracer
         #: the controller clock (WALLCLK's rate) in Hz, exact as a fraction; 0 if unknown
         self.clock_hz = Fraction(resources.parameters.get("clock_hz", 0))
         self.streams = {n: HdaStreamEngine(self, n) for n in INPUT_STREAMS + OUTPUT_STREAMS}
@@ -292,6 +318,8 @@ class HdaController:
         await regs.poll("ICS", "IRV", 1, timeout_100ns=HANDSHAKE_TIMEOUT)
         resp = await regs.read("IRII")
         await regs.write("ICS", REGMAP["ICS"].encode(IRV=1))
+        if self.tracer.enabled:
+            self.tracer.event("miniport", "VERB", describe_verb(word, resp))
         return resp
 
     async def enable_position_buffer(self):

@@ -173,6 +173,9 @@ class MidiUartStream:
             return NTSTATUS.INVALID_DEVICE_STATE, 0
         count = await self.uart.write_data(data)
         self.bytes_written += count
+        tracer = self.miniport.scheduler.tracer
+        if tracer.enabled and count:
+            tracer.event("miniport", "MIDI_OUT", bytes(data[:count]).hex(" "))
         return NTSTATUS.SUCCESS, count
 
     def read(self, max_bytes):

@@ -118,10 +118,12 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 def replay(seed: int, sim: str, workdir: Path, sabotage: str | None = None) -> dict:
-    """Run scenario ``seed`` in this process; its result as a dict (with its spec)."""
+    """Run scenario ``seed`` in this process; its result as a dict (with its spec). The
+    drivers' timeline goes to ``workdir/timeline.txt`` (kept with a failing scenario)."""
     spec = draw_scenario(seed, sim)
     spec["sabotage"] = sabotage
-    result = run_sim_job(ScenarioJob(seed=seed, spec=spec), sim, workdir)
+    result = run_sim_job(ScenarioJob(seed=seed, spec=spec), sim, workdir,
+                         timeline=Path(workdir) / "timeline.txt")
     return {"seed": seed, "spec": spec, "violations": result.violations,
             "faults": result.faults, "unaccounted_frames": result.unaccounted_frames,
             "frames_in": result.frames_in, "frames_out": result.frames_out,

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from harness.build import DEFAULT_CLK_HZ
-from harness.job import MINIPORTS, MixerJob
+from harness.job import MINIPORTS
 from rtl.export import TOPS, verilog_text
 from rtl.regmap import REGMAP
 
@@ -18,7 +18,8 @@ from . import __version__, bench, board, campaign, demo
 from .errors import (EXIT_CHECK_FAILED, EXIT_CODES, EXIT_INTERRUPTED, EXIT_OK,
                      EXIT_SIMULATION, EXIT_USAGE, SimulationError, UsageError)
 from .midi import midi_play
-from .mixer import format_mixer
+from .debug import add_debug_options, debug_options
+from .mixer import format_mixer, mixer_snapshot
 from .outputs import STDIO, atomic_write_text, check_outputs
 from .play import play, record, volume_note
 from .progress import Progress
@@ -76,9 +77,9 @@ def cmd_play(args):
     if note:
         print(f"pcsim: note: {note}", file=sys.stderr)
     report = play(args.input, args.out, sim=args.sim, miniport=args.miniport,
-                  waves=args.waves, report_path=args.report, volume_db=args.volume,
-                  mute=args.mute, seconds=args.seconds, allow_long=args.allow_long,
-                  packet_mode=args.packet_mode)
+                  report_path=args.report, volume_db=args.volume, mute=args.mute,
+                  seconds=args.seconds, allow_long=args.allow_long,
+                  packet_mode=args.packet_mode, debug=debug_options(args))
     if not args.quiet:
         _print_json(report)
     verdict = "bit-exact" if report["bit_exact"] else \
@@ -96,9 +97,9 @@ def cmd_play(args):
 
 def cmd_record(args):
     report = record(args.output, args.seconds, in_wav=args.input, tone_hz=args.tone,
-                    sim=args.sim, miniport=args.miniport, waves=args.waves,
-                    report_path=args.report, allow_long=args.allow_long,
-                    packet_mode=args.packet_mode)
+                    sim=args.sim, miniport=args.miniport, report_path=args.report,
+                    allow_long=args.allow_long, packet_mode=args.packet_mode,
+                    debug=debug_options(args))
     if not args.quiet:
         _print_json(report)
     verdict = "bit-exact" if report["bit_exact"] else "NOT bit-exact"
@@ -109,7 +110,8 @@ def cmd_record(args):
 
 def cmd_midi_play(args):
     report = midi_play(args.input, dmus=args.dmus, sim=args.sim, seconds=args.seconds,
-                       report_path=args.report, allow_long=args.allow_long)
+                       report_path=args.report, allow_long=args.allow_long,
+                       debug=debug_options(args))
     if not args.quiet:
         _print_json(report, omit=("messages",))
     verdict = "intact and in order" if report["intact"] else "NOT intact"
@@ -120,8 +122,7 @@ def cmd_midi_play(args):
 
 
 def cmd_mixer(args):
-    with Session("mixer", {}) as session:
-        snapshot = session.run(MixerJob(), args.sim).snapshot
+    snapshot = mixer_snapshot(args.sim, debug_options(args))
     sys.stdout.write(json.dumps(snapshot, indent=2) + "\n" if args.json
                      else format_mixer(snapshot))
 
@@ -191,11 +192,10 @@ def _simulator_option(parser):
                         help="the simulator (default: verilator)")
 
 
-def _run_options(parser, waves=True):
+def _run_options(parser):
     """Options every simulating command with a report shares."""
     _simulator_option(parser)
-    if waves:
-        parser.add_argument("--waves", metavar="FILE.fst|FILE.vcd", help="record waveforms")
+    add_debug_options(parser)
     parser.add_argument("--report", metavar="R.json", help="write the JSON report here")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="do not print the report on standard output")
@@ -276,11 +276,12 @@ def build_parser():
                          "(default: the MIDI port, timed by the application)")
     mp.add_argument("--seconds", type=positive_seconds, metavar="S",
                     help="play only the first S seconds (then All Notes Off)")
-    _run_options(mp, waves=False)
+    _run_options(mp)
     mp.set_defaults(func=cmd_midi_play)
 
     mx = sub.add_parser("mixer", help="print the topology (nodes, connections, values)")
     _simulator_option(mx)
+    add_debug_options(mx)
     mx.add_argument("--json", action="store_true", help="print it as JSON")
     mx.set_defaults(func=cmd_mixer)
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from harness.job import MidiJob
 
+from .debug import DebugOptions, note_waves
 from .errors import UsageError
 from .outputs import check_input, check_outputs
 from .progress import check_duration
@@ -58,10 +59,13 @@ def _read_midi(path):
 
 
 def midi_play(path, *, dmus=False, sim="verilator", seconds=None, report_path=None,
-              allow_long=False):
+              allow_long=False, debug=None):
     """Play ``path``; returns the report dict (see the README for its keys). Raises
-    :class:`UsageError` for an unreadable file or bad options, before simulating."""
+    :class:`UsageError` for an unreadable file or bad options, before simulating. ``debug``
+    (a :class:`pcsim.debug.DebugOptions`) asks for waves and the drivers' timeline."""
     midi = _read_midi(path)
+    debug = debug or DebugOptions()
+    selection = debug.check()
     if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
         raise UsageError(f"--seconds must be a positive number of seconds, not {seconds:g}")
     limit_us = None if seconds is None else int(seconds * 1_000_000)
@@ -72,12 +76,14 @@ def midi_play(path, *, dmus=False, sim="verilator", seconds=None, report_path=No
     sent = [[m.time_us, m.data.hex()] for m in played]
     if len(played) < len(midi.messages):         # stopped early: silence what still sounds
         sent += [[limit_us, data.hex()] for data in all_notes_off(played)]
-    outputs = check_outputs({"report file": report_path}, inputs={"input": path})
+    outputs = check_outputs({"report file": report_path, **debug.outputs()},
+                            inputs={"input": path})
     simulated_s = (LEAD_US + sent[-1][0]) / 1e6 + DRAIN_S
     refusal = check_duration(sim, simulated_s, allow_long, f"playing {path}")
     if refusal:
         raise UsageError(refusal)
-    with Session(f"midi play {Path(path).name}", outputs, unit="messages") as session:
+    with Session(f"midi play {Path(path).name}", outputs, unit="messages",
+                 waves_selection=selection) as session:
         result = session.run(MidiJob(dmus=dmus, lead_us=LEAD_US, messages=sent), sim)
         timing = timing_report([(t, bytes.fromhex(h)) for t, h in sent],
                                result.wire_messages(), result.start_ns,
@@ -88,10 +94,11 @@ def midi_play(path, *, dmus=False, sim="verilator", seconds=None, report_path=No
                   "messages_in_file": len(midi.messages),
                   "all_notes_off": len(sent) - len(played), **timing,
                   "interrupts": result.interrupts, "sim_time_ns": result.sim_time_ns,
-                  "wall_s": result.wall_s}
+                  "wall_s": result.wall_s, **(session.waves_summary or {})}
         if report_path:
             session.write_json("report file", report)
         session.commit()
+    note_waves(session)
     return report
 
 

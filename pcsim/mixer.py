@@ -6,7 +6,13 @@ The snapshot comes from :meth:`portdrv.client.MixerClient.snapshot` inside a sim
 
 from __future__ import annotations
 
-__all__ = ["format_mixer", "db"]
+from harness.job import MixerJob
+
+from .debug import DebugOptions, note_waves
+from .outputs import check_outputs
+from .session import Session
+
+__all__ = ["format_mixer", "db", "mixer_snapshot"]
 
 _UNITS = 65536
 
@@ -59,3 +65,16 @@ def format_mixer(snap):
     for fn, fp, tn, tp in snap["connections"]:
         lines.append(f"  {_end(fn, fp, pins)} -> {_end(tn, tp, pins)}")
     return "\n".join(lines) + "\n"
+
+
+def mixer_snapshot(sim="verilator", debug=None):
+    """Start the driver stack in a simulation and return the topology filter's snapshot;
+    ``debug`` (a :class:`pcsim.debug.DebugOptions`) asks for waves and the timeline."""
+    debug = debug or DebugOptions()
+    selection = debug.check()
+    outputs = check_outputs(debug.outputs())
+    with Session("mixer", outputs, waves_selection=selection) as session:
+        snapshot = session.run(MixerJob(), sim).snapshot
+        session.commit()
+    note_waves(session)
+    return snapshot

@@ -15,6 +15,7 @@ from harness.frames import expected_dac_frames, pack_frames, unpack_frames
 from harness.job import MINIPORTS, PlayJob, RecordJob
 from rtl.gain import GAIN_STEPS, gain_db
 
+from .debug import WAVES_SUFFIXES, DebugOptions, note_waves
 from .errors import UsageError
 from .outputs import check_outputs
 from .progress import check_duration
@@ -23,7 +24,6 @@ from .wav import read_wav, write_wav
 
 __all__ = ["play", "record", "default_output", "volume_note", "WAVES_SUFFIXES"]
 
-WAVES_SUFFIXES = (".fst", ".vcd")
 #: the codec's headphone amplifier range (dB)
 VOLUME_MIN_DB, VOLUME_MAX_DB = gain_db(0), gain_db(GAIN_STEPS - 1)
 #: the rate ``--tone`` records at, and its format
@@ -39,11 +39,6 @@ def _check_miniport(miniport):
     if miniport not in MINIPORTS:
         raise UsageError(f"miniport {miniport!r} is not available (choose "
                          f"{', '.join(MINIPORTS)})")
-
-
-def _check_waves(waves):
-    if waves is not None and Path(waves).suffix.lower() not in WAVES_SUFFIXES:
-        raise UsageError(f"waves file {waves} must end in .fst or .vcd")
 
 
 def _check_seconds(seconds, required=False):
@@ -77,16 +72,18 @@ def _check_packet_mode(packet_mode, miniport):
 
 def play(in_wav, out_wav=None, *, sim="verilator", miniport="wavert", waves=None,
          report_path=None, pgo=False, volume_db=None, mute=False, seconds=None,
-         allow_long=False, packet_mode=False):
+         allow_long=False, packet_mode=False, debug=None):
     """Play ``in_wav`` through the driver stack; write what reached the DAC to ``out_wav``.
     Returns the report dict. Raises :class:`UsageError` for bad input (before simulating) and
     :class:`SimulationError` if the simulation fails. ``volume_db``/``mute`` set the headphone
     output through the topology filter first; ``seconds`` plays only the start of the file;
     ``pgo`` runs Verilator's profile-guided build (benchmarks); ``packet_mode`` streams in
-    WaveRT packets."""
+    WaveRT packets. ``debug`` (a :class:`pcsim.debug.DebugOptions`) asks for waves, their
+    narrowing and the timeline; ``waves`` alone is short for ``DebugOptions(waves=...)``."""
     _check_miniport(miniport)
     _check_packet_mode(packet_mode, miniport)
-    _check_waves(waves)
+    debug = debug or DebugOptions(waves=waves)
+    selection = debug.check()
     _check_seconds(seconds)
     if volume_db is not None and not math.isfinite(volume_db):
         raise UsageError(f"--volume must be a finite number of dB, not {volume_db}")
@@ -96,12 +93,12 @@ def play(in_wav, out_wav=None, *, sim="verilator", miniport="wavert", waves=None
     if pcm.frames == 0:
         raise UsageError(f"{in_wav}: no audio frames")
     outputs = check_outputs({"output file": out_wav or default_output(in_wav),
-                             "report file": report_path, "waves file": waves},
+                             "report file": report_path, **debug.outputs()},
                             inputs={"input": in_wav})
     refusal = check_duration(sim, pcm.frames / pcm.rate, allow_long, f"playing {in_wav}")
     if refusal:
         raise UsageError(refusal)
-    with Session(f"play {Path(in_wav).name}", outputs) as session:
+    with Session(f"play {Path(in_wav).name}", outputs, waves_selection=selection) as session:
         pcm_file = session.workdir / "input.pcm"
         pcm_file.write_bytes(pcm.data)
         job = PlayJob(pcm=str(pcm_file), channels=pcm.channels, bits=pcm.bits, rate=pcm.rate,
@@ -111,22 +108,25 @@ def play(in_wav, out_wav=None, *, sim="verilator", miniport="wavert", waves=None
         frames = unpack_frames(Path(job.output).read_bytes())
         write_wav(session.stage("output file"), frames, pcm.channels, pcm.bits, pcm.rate)
         report = _report(result, pcm.frames / pcm.rate, input=str(in_wav),
-                         output=str(outputs["output file"]), simulator=sim, miniport=miniport)
+                         output=str(outputs["output file"]), simulator=sim, miniport=miniport,
+                         **(session.waves_summary or {}))
         if report_path:
             session.write_json("report file", report)
         session.commit()
+    note_waves(session)
     return report
 
 
 def record(out_wav, seconds, *, in_wav=None, tone_hz=None, sim="verilator",
            miniport="wavert", waves=None, report_path=None, allow_long=False,
-           packet_mode=False):
+           packet_mode=False, debug=None):
     """Record ``seconds`` from the microphone (fed from ``in_wav`` or a ``tone_hz`` sine)
     through the driver stack into ``out_wav`` (``packet_mode``: in WaveRT packets). Returns
-    the report dict."""
+    the report dict. ``debug`` as for :func:`play`."""
     _check_miniport(miniport)
     _check_packet_mode(packet_mode, miniport)
-    _check_waves(waves)
+    debug = debug or DebugOptions(waves=waves)
+    selection = debug.check()
     _check_seconds(seconds, required=True)
     if (in_wav is None) == (tone_hz is None):
         raise UsageError("give exactly one source: --in IN.wav or --tone HZ")
@@ -142,11 +142,12 @@ def record(out_wav, seconds, *, in_wav=None, tone_hz=None, sim="verilator",
     if frames == 0:
         raise UsageError(f"--seconds {seconds:g} is less than one frame")
     outputs = check_outputs({"output file": out_wav, "report file": report_path,
-                             "waves file": waves}, inputs={"input": in_wav})
+                             **debug.outputs()}, inputs={"input": in_wav})
     refusal = check_duration(sim, seconds, allow_long, f"recording {seconds:g} s")
     if refusal:
         raise UsageError(refusal)
-    with Session(f"record {Path(out_wav).name}", outputs) as session:
+    with Session(f"record {Path(out_wav).name}", outputs,
+                 waves_selection=selection) as session:
         job = RecordJob(channels=channels, bits=bits, rate=rate, frames=frames,
                         tone_hz=tone_hz, output=str(session.workdir / "capture.pcm"),
                         miniport=miniport, packet_mode=packet_mode)
@@ -160,8 +161,10 @@ def record(out_wav, seconds, *, in_wav=None, tone_hz=None, sim="verilator",
                   channels, bits, rate)
         report = _report(result, frames / rate, output=str(outputs["output file"]),
                          simulator=sim, miniport=miniport,
-                         source=str(in_wav) if in_wav else f"tone {tone_hz:g} Hz")
+                         source=str(in_wav) if in_wav else f"tone {tone_hz:g} Hz",
+                         **(session.waves_summary or {}))
         if report_path:
             session.write_json("report file", report)
         session.commit()
+    note_waves(session)
     return report

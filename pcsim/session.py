@@ -14,11 +14,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from harness.build import SimulationFailed
+from harness.build import SimulationFailed, simulated_seconds
+from harness.gtkw import save_files
 from harness.runner import run_sim_job
+from harness.waves import WaveSelection
 
+from .debug import FILTER_LABEL, SAVE_FILE_LABEL, TRACE_LABEL, WAVES_LABEL
 from .errors import SimulationError
-from .outputs import publish, temporary_sibling
+from .outputs import atomic_write_text, publish, temporary_sibling
 from .progress import Progress
 
 __all__ = ["Session"]
@@ -28,12 +31,16 @@ class Session:
     """``with Session("play x.wav", outputs) as s: result = s.run(job, sim)``; then
     ``s.write_bytes(label, data)`` / ``s.write_json(label, obj)``; ``s.commit()`` publishes."""
 
-    def __init__(self, label: str, outputs: dict[str, Path], unit: str = "frames"):
+    def __init__(self, label: str, outputs: dict[str, Path], unit: str = "frames",
+                 waves_selection=None):
         self.label = label
         self.outputs = outputs
         self.unit = unit
+        self.waves_selection = waves_selection
         self.staged: dict[str, Path] = {}
         self.tmp = None
+        #: after a run with waves: their size and the simulated time they cover
+        self.waves_summary: dict | None = None
 
     def __enter__(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="pcsim-")
@@ -49,31 +56,65 @@ class Session:
         return self.staged[label]
 
     def run(self, job, sim: str, *, pgo: bool = False):
-        """Run ``job``; waves go to the output labelled "waves file" if there is one."""
-        waves = self.outputs.get("waves file")
+        """Run ``job``; waves go to the output labelled "waves file" if there is one (with
+        its GTKWave save file), the drivers' timeline to the one labelled "trace file"."""
+        waves = self.outputs.get(WAVES_LABEL)
         staged_waves = None
         if waves is not None:
             # the simulator picks the format from the suffix: keep it on the staged name
-            staged_waves = self._stage("waves file")
+            staged_waves = self._stage(WAVES_LABEL)
             staged_waves.unlink()
             staged_waves = staged_waves.with_suffix(waves.suffix)
-            self.staged["waves file"] = staged_waves
+            self.staged[WAVES_LABEL] = staged_waves
+        timeline = self._stage(TRACE_LABEL) if TRACE_LABEL in self.outputs else False
         bar = Progress(self.label, self.unit)
         try:
-            return run_sim_job(job, sim, self.workdir / "job", waves=staged_waves,
-                               on_progress=bar, pgo=pgo)
+            result = run_sim_job(job, sim, self.workdir / "job", waves=staged_waves,
+                                 on_progress=bar, pgo=pgo, timeline=timeline,
+                                 waves_selection=self.waves_selection)
         except SimulationFailed as exc:
             folder = self._keep_job_folder()
             kept = [f"log in {folder}/sim.log"]
             exc = str(exc).replace(str(self.workdir / "job"), str(folder))
             if staged_waves is not None and staged_waves.exists():
-                publish(staged_waves, waves)
-                self.staged.pop("waves file")
-                kept.append(f"waves in {waves}")
+                self._publish_waves()
+                kept.append(f"waves in {waves} (GTKWave: {self.outputs[SAVE_FILE_LABEL]})")
+            if timeline and timeline.exists():
+                publish(self.staged.pop(TRACE_LABEL), self.outputs[TRACE_LABEL])
+                kept.append(f"timeline in {self.outputs[TRACE_LABEL]}")
             raise SimulationError(f"simulation failed: {exc}; kept: {', '.join(kept)}") \
                 from None
         finally:
             bar.close()
+        if staged_waves is not None:
+            self._summarise_waves(staged_waves, sim)
+        return result
+
+    def _summarise_waves(self, recorded: Path, sim: str) -> None:
+        """How big the waves are per simulated second (of the window they cover)."""
+        simulated = simulated_seconds(self.workdir / "job" / "sim" / "results.xml")
+        covered = (self.waves_selection or WaveSelection()).covered_s(simulated, sim)
+        size = recorded.stat().st_size
+        self.waves_summary = {"waves_bytes": size, "waves_simulated_s": covered,
+                              "waves_bytes_per_simulated_s": size / covered if covered else 0}
+
+    def waves_note(self) -> str | None:
+        """One line on the waves written, for the terminal."""
+        if not self.waves_summary:
+            return None
+        s = self.waves_summary
+        return (f"waves: {self.outputs[WAVES_LABEL]} ({s['waves_bytes'] / 1e6:.2f} MB for "
+                f"{s['waves_simulated_s'] * 1e3:.3f} ms simulated, "
+                f"{s['waves_bytes_per_simulated_s'] / 1e6:.1f} MB per simulated second); "
+                f"open with: gtkwave {self.outputs[SAVE_FILE_LABEL]}")
+
+    def _publish_waves(self) -> None:
+        """Publish the waves, then write their save file and register filter beside them."""
+        waves = self.outputs[WAVES_LABEL]
+        publish(self.staged.pop(WAVES_LABEL), waves)
+        for path, text in save_files(waves, self.outputs[SAVE_FILE_LABEL],
+                                     self.outputs[FILTER_LABEL]).items():
+            atomic_write_text(path, text)
 
     def run_with(self, function, *args):
         """``function(*args)`` (which runs a simulation job itself), with a failed
@@ -105,7 +146,10 @@ class Session:
         return self._stage(label)
 
     def commit(self) -> None:
-        """Publish every staged output (atomic renames, user's umask)."""
+        """Publish every staged output (atomic renames, user's umask); the waves' save file
+        is written once they are in place."""
+        if WAVES_LABEL in self.staged and self.staged[WAVES_LABEL].exists():
+            self._publish_waves()
         for label, tmp in list(self.staged.items()):
             if tmp.exists():
                 publish(tmp, self.outputs[label])

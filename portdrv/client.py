@@ -95,6 +95,7 @@ class ClientStream:
 
     def __init__(self, pin):
         self.pin = pin
+        self._tracer = pin.port.resources.scheduler.tracer
 
     @property
     def format(self):
@@ -113,6 +114,8 @@ class ClientStream:
         gives the final status once the port has consumed it)."""
         status, packet = self.pin.write(data)
         check_status(status, f"writing {len(data)} bytes")
+        if self._tracer.enabled:
+            self._tracer.event("client", "WRITE", f"pin {self.pin.pin_id}: {len(data)} bytes")
         return packet
 
     async def cancel(self, packet):
@@ -143,6 +146,9 @@ class ClientStream:
         """``(play, write)`` byte positions since the stream started
         (KSPROPERTY_AUDIO_POSITION)."""
         position = await self._property(AudioProperty.POSITION)
+        if self._tracer.enabled:
+            self._tracer.event("client", "POSITION", f"pin {self.pin.pin_id}: play "
+                               f"{position.play_offset} write {position.write_offset}")
         return position.play_offset, position.write_offset
 
     async def set_format(self, fmt):

@@ -267,6 +267,9 @@ class CyclicBufferPin(Pin):
             # the hardware fetched bytes nobody wrote in time: a glitch; skip past them
             if self._data_end is None or self._done < self._data_end:
                 self.glitches += 1
+                self._scheduler.tracer.event(
+                    "port", "GLITCH", f"pin {self.pin_id}: render late, hardware at "
+                    f"{self._dma}, written up to {self._done} ({self._dma - self._done} bytes)")
             self._done = -(-self._dma // align) * align
         # What the DMA fetched is free to overwrite one lap later. With room to spare (a
         # buffer of at least KEEP_FETCHED_FIFOS FIFOs) only what crossed the link is: what sits
@@ -297,6 +300,9 @@ class CyclicBufferPin(Pin):
         if self._dma - self._done > size:
             # overwritten before we read it: a glitch; keep the newest half buffer
             self.glitches += 1
+            self._scheduler.tracer.event(
+                "port", "GLITCH", f"pin {self.pin_id}: capture overrun, hardware at "
+                f"{self._dma}, read up to {self._done}")
             self._done = (self._dma - size // 2) // align * align
         n = (self._dma - self._done) // align * align
         if n:

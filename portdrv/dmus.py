@@ -342,6 +342,10 @@ class DMusPin(MusicPin):
             _time, _order, event = heapq.heappop(self._queue)
             self._handed.set()
             status = await call_miniport(self.stream.put_message, event)
+            tracer = self._scheduler.tracer
+            if tracer.enabled:
+                tracer.event("port", "DMUS_EVENT", f"due {event.presentation_time} "
+                             f"data {bytes(event.data).hex()} status {int(status):#x}")
             self.events_delivered += 1
             if not nt_success(status):
                 self.events_refused += 1

@@ -34,6 +34,8 @@ __all__ = [
     "WrappedEvent",
     "SoftInterruptLine",
     "SoftPhysicalMemory",
+    "Tracer",
+    "NULL_TRACER",
 ]
 
 
@@ -73,6 +75,27 @@ class HalEvent(ABC):
         """Return at once if the event is set, else suspend until :meth:`set`."""
 
 
+class Tracer:
+    """Where drivers report what they do, for debugging (the role of WPP/ETW tracing).
+
+    Drivers call :meth:`event` without knowing where it goes; this base class is the null
+    tracer that drops everything. A driver that builds a costly ``detail`` text checks
+    :attr:`enabled` first, so tracing costs one attribute test when it is off. The simulator's
+    tracer (``cosim.trace``) writes each event into the waveform and a text timeline.
+    """
+
+    #: False for the null tracer: skip formatting details
+    enabled = False
+
+    def event(self, component: str, event: str, detail: str = "") -> None:
+        """Record ``event`` (a short name such as ``"ISR_ENTER"``) by ``component``
+        (``"port"``, ``"miniport"``, ``"client"``...) at the current time."""
+
+
+#: the tracer of a scheduler nobody gave one
+NULL_TRACER = Tracer()
+
+
 class WrappedEvent(HalEvent):
     """A :class:`HalEvent` over any event object with ``set``/``clear``/``is_set`` and an
     awaitable ``wait`` (asyncio's, cocotb's)."""
@@ -97,7 +120,10 @@ class Scheduler(Clock):
     """Runs driver coroutines: the timebase plus starting coroutines and making events.
 
     This is what stands in for the kernel's threads, DPC queue and dispatcher objects.
+    Its :attr:`tracer` is where drivers report events (the null tracer unless replaced).
     """
+
+    tracer: Tracer = NULL_TRACER
 
     @abstractmethod
     def spawn(self, coro):
@@ -209,6 +235,11 @@ class ResourceList:
     #: WaveCyclic): memory the device never reads. None: ``memory``. A device with its own
     #: DMA memory (a board behind a serial bridge) keeps client data on the host this way.
     client_memory: PhysicalMemory | None = None
+
+    @property
+    def tracer(self) -> Tracer:
+        """Where the drivers report events: the scheduler's tracer."""
+        return self.scheduler.tracer
 
 
 # ---------------------------------------------------------------- pure-Python implementation

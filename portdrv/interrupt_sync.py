@@ -186,8 +186,13 @@ class InterruptSync:
                 return  # disconnected (and maybe reconnected) since the assertion
             self._latched = False
             self.interrupts += 1
-            if not await self._run_isrs():
+            tracer = self._scheduler.tracer
+            if tracer.enabled:
+                tracer.event("port", "ISR_ENTER", f"interrupt {self.interrupts}")
+            claimed = await self._run_isrs()
+            if not claimed:
                 self.spurious_interrupts += 1
+            tracer.event("port", "ISR_EXIT", "claimed" if claimed else "not claimed (spurious)")
         finally:
             self._lock.release()
 

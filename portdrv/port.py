@@ -192,7 +192,13 @@ class Pin:
         """Go to ``target`` one KSSTATE step at a time; returns the first failing status."""
         if self._closed:
             return NTSTATUS.INVALID_DEVICE_STATE
-        return await self._state.walk(target, self._step)
+        before = self.state
+        status = await self._state.walk(target, self._step)
+        tracer = self._scheduler.tracer
+        if tracer.enabled:
+            tracer.event("port", "KSSTATE", f"pin {self.pin_id}: {before.name} -> "
+                         f"{self.state.name} (asked {KSSTATE(target).name}, status {status:#x})")
+        return status
 
     async def close(self):
         """STOP, release what the pin holds (``async _release()``), give the instance back."""

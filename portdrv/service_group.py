@@ -100,7 +100,12 @@ class ServiceGroup:
                     await self._scheduler.sleep_100ns(self._dpc_latency)
                 self._queued = False  # from here a request queues another DPC
                 self.dpc_count += 1
+                tracer = self._scheduler.tracer
+                if tracer.enabled:
+                    tracer.event("port", "DPC_ENTER", f"DPC {self.dpc_count}")
                 await self._service_members()
+                if tracer.enabled:
+                    tracer.event("port", "DPC_EXIT", f"DPC {self.dpc_count}")
         except BaseException:
             self._queued = False  # a crashed DPC must not leave the group stuck as "queued"
             raise

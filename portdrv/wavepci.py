@@ -78,13 +78,23 @@ class PortWavePciStream:
 
     def __init__(self, pin):
         self._pin = pin
+        self._tracer = pin.port.resources.scheduler.tracer
 
     def get_mapping(self, tag):
         """``(status, physical_address, length, flags)``; NOT_FOUND if nothing is ready."""
-        return self._pin._get_mapping(tag)
+        answer = self._pin._get_mapping(tag)
+        if self._tracer.enabled:
+            status, address, length, flags = answer
+            self._tracer.event("port", "GET_MAPPING",
+                               f"tag {tag}: {address:#x} +{length} flags {flags:#x}"
+                               if nt_success(status) else f"tag {tag}: status {status:#x}")
+        return answer
 
     def release_mapping(self, tag):
-        return self._pin._release_mapping(tag)
+        status = self._pin._release_mapping(tag)
+        if self._tracer.enabled:
+            self._tracer.event("port", "RELEASE_MAPPING", f"tag {tag}: status {status:#x}")
+        return status
 
     def terminate_packet(self):
         return self._pin._terminate_packet()
@@ -397,6 +407,8 @@ class WavePciPin(Pin):
         order = list(self._mappings)
         tags = sorted((m.tag for m in mappings), key=order.index)
         status, count = await self.stream.revoke_mappings(tags[0], tags[-1])
+        self._scheduler.tracer.event("port", "REVOKE", f"tags {tags[0]}..{tags[-1]}: "
+                                     f"{count} revoked, status {int(status):#x}")
         first, last = order.index(tags[0]), order.index(tags[-1])
         revoked = order[first:last + 1]
         for tag in revoked:

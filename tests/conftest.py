@@ -1,6 +1,15 @@
-"""Suite-wide pytest settings: the slowest single tests (a bitstream build, the board and
-campaign simulations) start first, so pytest-xdist runs them beside the many short ones
-instead of last, alone."""
+"""Test-suite settings:
+
+- a failed cosim test is run again with waves (harness.build.run), so its folder keeps the
+  timeline, the waveform and a GTKWave save file (named in the failure);
+- the slowest test files (a bitstream build, the board and campaign simulations) start first,
+  so pytest-xdist runs them beside the many short ones instead of last, alone."""
+
+import os
+
+from harness.build import WAVES_ON_FAILURE_ENV
+
+os.environ.setdefault(WAVES_ON_FAILURE_ENV, "1")
 
 #: test files whose tests take minutes on their own (cold caches, as in CI)
 SLOW_FIRST = ("test_fpga.py", "test_board_sim.py", "test_campaign.py", "test_wav.py")

@@ -92,7 +92,10 @@ def test_a_broken_stack_is_caught(tmp_path):
     assert failure["repro"] == f"pcsim campaign --replay {seed} --sim verilator " \
                                f"--sabotage drop_buffer"
     assert any("never reached the DAC" in v for v in failure["violations"])
-    assert (tmp_path / "kept" / f"scenario-{index}-{seed}" / "sim.log").exists()
+    kept = tmp_path / "kept" / f"scenario-{index}-{seed}"
+    assert (kept / "sim.log").exists()
+    # the drivers' timeline is kept with it (docs/debugging.md)
+    assert "port     KSSTATE         pin 0: STOP -> RUN" in (kept / "timeline.txt").read_text()
 
 
 def test_a_scenario_on_icarus(tmp_path):
