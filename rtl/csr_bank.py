@@ -23,6 +23,8 @@ from amaranth.hdl import Module, Signal, Cat, Const
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .checked import CheckedComponent
+
 from .regmap import REGMAP
 
 __all__ = ["CSRBusSignature", "RegisterBank"]
@@ -61,7 +63,7 @@ def _register_signature(reg, resets):
     return wiring.Signature(members)
 
 
-class RegisterBank(wiring.Component):
+class RegisterBank(CheckedComponent):
     """All registers of ``regmap`` behind one :class:`CSRBusSignature` target port.
 
     ``clear`` has one bit per register group (``groups``): while a bit is high, the storage of
@@ -74,17 +76,17 @@ class RegisterBank(wiring.Component):
         self.regmap = regmap
         self.groups = tuple(dict.fromkeys(r.group for r in regmap))
         self.registers = [r for r in regmap if r.alias_of is None]
-        try:
-            self.resets = self._check_resets(regmap, dict(resets or {}))
-        except (KeyError, ValueError):
-            self._MustUse__silence = True   # no "created but never used" warning
-            raise
+        self.resets = self._check_resets(regmap, dict(resets or {}))
         super().__init__({
             "bus": In(CSRBusSignature(addr_width)),
             "clear": In(len(self.groups)),
             "fields": Out(wiring.Signature({r.name: Out(_register_signature(r, self.resets))
                                             for r in self.registers})),
         })
+
+    @classmethod
+    def check_parameters(cls, regmap=REGMAP, addr_width=14, resets=None):
+        cls._check_resets(regmap, dict(resets or {}))
 
     @staticmethod
     def _check_resets(regmap, resets):
