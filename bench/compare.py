@@ -8,8 +8,8 @@ machine is shared and noisy: only the ratio of neighbouring runs means much):
 - design alone: the Verilated ``audio_soc`` in a bare C++ loop (:mod:`bench.model_bench`; both
   designs inside this tree's testbench wrapper, same compiler options);
 - stack path: ``pcsim bench --path stack --no-pgo`` (``pcsim play`` through the whole driver
-  stack on the plain Verilator build, what tests and ``pcsim play`` use), each tree with its own
-  drivers, harness and design.
+  stack on the plain Verilator build, what tests and ``pcsim play`` use; or on Icarus with
+  ``--stack-sim icarus``), each tree with its own drivers, harness and design.
 
 Prints cycles per wall second of each and the ratio new/old (median over the rounds). The
 revision is unpacked with ``git archive`` into a temporary folder; builds are cached. Measured,
@@ -38,22 +38,23 @@ def design_alone(old, new, seconds, rounds):
             for _ in range(rounds)]
 
 
-def _stack_run(tree, seconds):
+def _stack_run(tree, seconds, sim):
     with tempfile.TemporaryDirectory(prefix="pcsim-compare-") as tmp:
         out = Path(tmp) / "bench.json"
-        subprocess.run([sys.executable, "-m", "pcsim", "bench", "--sim", "verilator",
+        subprocess.run([sys.executable, "-m", "pcsim", "bench", "--sim", sim,
                         "--path", "stack", "--no-pgo", "--seconds", str(seconds),
                         "--json", str(out)], cwd=tree, env=tree_env(tree), check=True,
                        stdout=subprocess.DEVNULL)
-        report = json.loads(out.read_text())["verilator"]
+        report = json.loads(out.read_text())[sim]
     if not report["bit_exact"]:
         raise SystemExit(f"stack path in {tree}: the DAC output was not bit-exact")
     return report["cycles_per_wall_s"]
 
 
-def stack_path(old_tree, new_tree, seconds, rounds):
-    """``[(old cycles/s, new cycles/s)]`` per round of ``pcsim bench --path stack``."""
-    return [(_stack_run(old_tree, seconds), _stack_run(new_tree, seconds))
+def stack_path(old_tree, new_tree, seconds, rounds, sim="verilator"):
+    """``[(old cycles/s, new cycles/s)]`` per round of ``pcsim bench --path stack`` on
+    ``sim``."""
+    return [(_stack_run(old_tree, seconds, sim), _stack_run(new_tree, seconds, sim))
             for _ in range(rounds)]
 
 
@@ -61,7 +62,7 @@ def _report(label, pairs, clk_hz):
     ratio = statistics.median(new / old for old, new in pairs)
     old = statistics.median(p[0] for p in pairs)
     new = statistics.median(p[1] for p in pairs)
-    print(f"{label:13s} old {old / 1e6:5.2f} M cycles/s ({old / clk_hz:.3f} audio s/s), "
+    print(f"{label:23s} old {old / 1e6:5.2f} M cycles/s ({old / clk_hz:.3f} audio s/s), "
           f"new {new / 1e6:5.2f} M cycles/s ({new / clk_hz:.3f} audio s/s): "
           f"ratio {ratio:.2f}x  (rounds: "
           + ", ".join(f"{n / o:.2f}" for o, n in pairs) + ")", flush=True)
@@ -76,6 +77,8 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--no-stack", dest="stack", action="store_false",
                    help="only the design alone")
+    p.add_argument("--stack-sim", choices=cb.SIMULATORS, default="verilator",
+                   help="simulator of the stack path (Icarus: keep --stack-seconds small)")
     p.add_argument("--json", help="also write the results here")
     args = p.parse_args(argv)
     if min(args.seconds, args.stack_seconds) <= 0 or args.rounds < 1:
@@ -89,7 +92,8 @@ def main(argv=None):
             "design alone", design_alone(old, new, args.seconds, args.rounds), new.clk_hz)
         if args.stack:
             results["stack"] = _report(
-                "stack path", stack_path(tree, REPO, args.stack_seconds, args.rounds),
+                f"stack path ({args.stack_sim})",
+                stack_path(tree, REPO, args.stack_seconds, args.rounds, args.stack_sim),
                 new.clk_hz)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

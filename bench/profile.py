@@ -1,6 +1,6 @@
 """Per-block profile of the Verilated design alone: where a clock's evaluation goes.
 
-    python -m bench.profile [--seconds 0.02] [--depth 3] [--top 25]
+    python -m bench.profile [--seconds 0.02] [--depth 3] [--top 25] [--ref REV]
 
 Builds the model benchmark (:mod:`bench.model_bench`) with Verilator's ``--prof-cfuncs``, which
 cuts the model into one C++ function per always block or assignment, named after the Verilog
@@ -9,7 +9,10 @@ module (the Amaranth hierarchy, e.g. ``audio_soc.controller.sd1.core``), cut to 
 levels. Functions that do not come from the design (Verilator's scheduler, the timing runtime,
 the C library) are reported as one line each group. ``--prof-cfuncs`` keeps every block a
 separate call, so the absolute speed is lower than the plain build's; the shares are what
-count. Needs ``perf`` (Linux). Measured, never asserted."""
+count. With ``--ref``, the design of that git revision is profiled too and each block's cost is
+printed for both, in nanoseconds of wall time per simulated clock (its share times the run's
+wall time per cycle), so that blocks can be compared across the designs. Needs ``perf``
+(Linux). Measured, never asserted."""
 
 import argparse
 import bisect
@@ -23,6 +26,7 @@ from pathlib import Path
 from harness import build as cb
 
 from .model_bench import build_model, run_model
+from .refs import checkout, design_in
 
 #: a function Verilator made from line ``l`` of ``<file>.v`` under --prof-cfuncs
 PROF_NAME = re.compile(r"__PROF__(?P<file>\w+?)__l(?P<line>\d+)")
@@ -82,20 +86,35 @@ def profile(design, seconds, depth):
         return per_block(perf_samples(data), design, depth), result
 
 
+def _ns_per_cycle(blocks, result):
+    per_cycle = 1e9 * result["wall_s"] / result["cycles"]
+    return {name: share / 100 * per_cycle for name, share in blocks.items()}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="profile", description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=0.02, help="simulated time to run")
     p.add_argument("--depth", type=int, default=3, help="levels of hierarchy to keep")
     p.add_argument("--top", type=int, default=25, help="blocks to print")
+    p.add_argument("--ref", help="also profile the design of this git revision")
     args = p.parse_args(argv)
     if args.seconds <= 0 or args.depth < 1:
         p.error("--seconds and --depth must be positive")
-    design = cb.soc_design()
-    blocks, result = profile(design, args.seconds, args.depth)
+    blocks, result = profile(cb.soc_design(), args.seconds, args.depth)
     print(f"{result['cycles']} cycles, {result['cycles_per_wall_s'] / 1e6:.2f} M cycles/s "
           f"under perf with --prof-cfuncs")
-    for name, share in blocks.most_common(args.top):
-        print(f"{share:6.1f} %  {name}")
+    if not args.ref:
+        for name, share in blocks.most_common(args.top):
+            print(f"{share:6.1f} %  {name}")
+        return 0
+    with checkout(args.ref) as tree:
+        old_blocks, old_result = profile(design_in(tree), args.seconds, args.depth)
+    print(f"{args.ref}: {old_result['cycles_per_wall_s'] / 1e6:.2f} M cycles/s under perf")
+    old_ns, new_ns = _ns_per_cycle(old_blocks, old_result), _ns_per_cycle(blocks, result)
+    print(f"{'ns per clock':>12s} {args.ref[:12]:>12s} {'now':>8s}  block")
+    for name, _ in Counter({**old_ns, **new_ns}).most_common(args.top):
+        print(f"{'':12s} {old_ns.get(name, 0):12.1f} {new_ns.get(name, 0):8.1f}  {name}")
+    print(f"{'':12s} {sum(old_ns.values()):12.1f} {sum(new_ns.values()):8.1f}  (total)")
     return 0
 
 
