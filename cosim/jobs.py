@@ -50,7 +50,8 @@ async def play_job(dut):
     await system.start()
     frames, result = await play_through_stack(system, pcm, job.channels, job.bits, job.rate,
                                               progress=_progress(job),
-                                              volume_db=job.volume_db, mute=job.mute)
+                                              volume_db=job.volume_db, mute=job.mute,
+                                              packet_mode=job.packet_mode)
     Path(job.output).write_bytes(pack_frames(frames))
     result.write(job.result)
 
@@ -66,7 +67,8 @@ async def record_job(dut):
     else:
         source = tone_frames(job.tone_hz, job.rate, job.frames + job.rate)
     pcm, result = await record_through_stack(system, source, job.frames, job.channels,
-                                             job.bits, job.rate, progress=_progress(job))
+                                             job.bits, job.rate, progress=_progress(job),
+                                             packet_mode=job.packet_mode)
     Path(job.output).write_bytes(pcm)
     result.write(job.result)
 

@@ -26,7 +26,8 @@ from rtl.gain import AMP_0DB, GAIN_STEP_DB, amp_setting, apply_gain, gain_db, sc
 
 from .soc_env import FRAME_NS
 
-__all__ = ["play_through_stack", "record_through_stack", "wave_format", "set_output_volume"]
+__all__ = ["play_through_stack", "record_through_stack", "wave_format", "set_output_volume",
+           "write_latency_frames"]
 
 #: how often the position is compared with the speaker and progress reported (ns)
 SAMPLE_NS = 2_000_000
@@ -40,11 +41,40 @@ def wave_format(channels, bits, rate):
     return WaveFormat.pcm(channels, rate, bits, 8 * container_bytes(bits))
 
 
-def _buffer_options(system, fmt, buffer_ms):
-    """WaveRT lets the client size the cyclic buffer; a WaveCyclic miniport sizes its own."""
+def _buffer_options(system, fmt, buffer_ms, packet_mode=False):
+    """WaveRT lets the client size the cyclic buffer (in packet mode: two packets of half of
+    it each, WaveRT packet mode); a WaveCyclic miniport sizes its own."""
+    if packet_mode and system.adapter.wave_kind != "wavert":
+        raise ValueError("packet mode needs the WaveRT miniport")
     if system.adapter.wave_kind == "wavert":
-        return {"buffer_bytes": fmt.avg_bytes_per_sec * buffer_ms // 1000}
+        options = {"buffer_bytes": fmt.avg_bytes_per_sec * buffer_ms // 1000}
+        if packet_mode:
+            options.update(notifications=2, packet_mode=True)
+        return options
     return {}
+
+
+def write_latency_frames(system, pin, heard_before, total, rate):
+    """How long client audio waited between the port putting it where the hardware fetches
+    it (packet mode: SetWritePacket; cyclic mode: the engine's copy into the buffer) and the
+    DAC, in frames: ``{"min", "median", "max", "samples"}`` over the writes made while
+    running (None without any). Call while the stream still runs: the DAC time of stream
+    frame ``k`` is taken from the frames heard by now (one per frame period)."""
+    now = system.scheduler.now_100ns()
+    heard = len(system.speaker.frames) - heard_before
+    frame_100ns = 10_000_000 / rate
+    samples = []
+    for offset, written in getattr(pin, "write_log", None) or ():
+        k = offset // pin.format.block_align
+        if k >= min(total, heard) or written < pin.run_started_100ns:
+            continue
+        at_dac = now - (heard - 1 - k) * frame_100ns
+        samples.append((at_dac - written) / frame_100ns)
+    if not samples:
+        return None
+    samples.sort()
+    return {"min": round(samples[0], 1), "median": round(samples[len(samples) // 2], 1),
+            "max": round(samples[-1], 1), "samples": len(samples)}
 
 
 def _cycles(sim_ns, system):
@@ -82,19 +112,24 @@ async def set_output_volume(system, volume_db=None, mute=False):
 
 
 async def play_through_stack(system, pcm, channels, bits, rate, *, buffer_ms=10,
-                             progress=None, volume_db=None, mute=False):
+                             progress=None, volume_db=None, mute=False, packet_mode=False):
     """Play interleaved PCM through the wave render pin; return the DAC frames and a
     :class:`harness.job.PlayResult`.
 
     With ``volume_db``/``mute`` the headphone amp is set first and the expected output is
     the input through the codec's gain model (bit for bit); ``clipped_samples`` counts the
-    samples that model saturated."""
+    samples that model saturated. ``packet_mode`` streams in WaveRT packets (two per
+    buffer); ``write_latency_frames`` says how long audio waited between the port handing it
+    to the hardware and the DAC."""
     setting = await set_output_volume(system, volume_db, mute)
     fmt = wave_format(channels, bits, rate)
     total = len(pcm) // fmt.block_align
     wall0, sim0 = time.perf_counter(), get_sim_time("ns")
     stream = await system.client.open(WAVE_FILTER, PIN_RENDER, fmt,
-                                      **_buffer_options(system, fmt, buffer_ms))
+                                      **_buffer_options(system, fmt, buffer_ms, packet_mode))
+    pin = stream.pin
+    if hasattr(pin, "write_log"):
+        pin.write_log = []
     stream.write(pcm[:total * fmt.block_align])
     stream.end_of_stream()
     state = {"max_error": 0}
@@ -106,7 +141,7 @@ async def play_through_stack(system, pcm, channels, bits, rate, *, buffer_ms=10,
     await stream.wait_drained()
     await Timer(int(4 * FRAME_NS * 48000 / rate), "ns")   # the last frames cross the link
     sampler.cancel()
-    pin = stream.pin
+    latency = write_latency_frames(system, pin, heard_before, total, rate)
     xrun = await pin.stream.xrun()
     await stream.close()
     await Timer(int(LINK_SETTLE_FRAMES * FRAME_NS), "ns")
@@ -127,19 +162,20 @@ async def play_through_stack(system, pcm, channels, bits, rate, *, buffer_ms=10,
         notifications=pin.notifications_seen, max_position_error_frames=state["max_error"],
         sim_time_ns=int(sim_ns), wall_s=time.perf_counter() - wall0,
         cycles=_cycles(sim_ns, system), volume_db=gain_db(setting & 0x7F), mute=bool(mute),
-        clipped_samples=clipped)
+        clipped_samples=clipped, packet_mode=bool(packet_mode),
+        packets=getattr(pin, "packets_transferred", 0), write_latency_frames=latency)
 
 
 async def record_through_stack(system, source, frames_wanted, channels, bits, rate, *,
-                               buffer_ms=10, progress=None):
+                               buffer_ms=10, progress=None, packet_mode=False):
     """Feed ``source`` (signed 24-bit frames) to the microphone and record ``frames_wanted``
-    frames through the wave capture pin; return the captured PCM and a
-    :class:`harness.job.RecordResult`."""
+    frames through the wave capture pin (``packet_mode``: in WaveRT packets, GetReadPacket);
+    return the captured PCM and a :class:`harness.job.RecordResult`."""
     fmt = wave_format(channels, bits, rate)
     wall0, sim0 = time.perf_counter(), get_sim_time("ns")
     system.mic.feed(source)
     stream = await system.client.open(WAVE_FILTER, PIN_CAPTURE, fmt,
-                                      **_buffer_options(system, fmt, buffer_ms))
+                                      **_buffer_options(system, fmt, buffer_ms, packet_mode))
     stream.queue_reads()
     await stream.set_state(KSSTATE.RUN)
     want_bytes = frames_wanted * fmt.block_align
@@ -163,7 +199,8 @@ async def record_through_stack(system, source, frames_wanted, channels, bits, ra
         underruns=pin.glitches + xrun, glitches=pin.glitches, hardware_xruns=xrun,
         interrupts=system.adapter.interrupt_sync.interrupts,
         notifications=pin.notifications_seen, sim_time_ns=int(sim_ns),
-        wall_s=time.perf_counter() - wall0, cycles=_cycles(sim_ns, system))
+        wall_s=time.perf_counter() - wall0, cycles=_cycles(sim_ns, system),
+        packet_mode=bool(packet_mode), packets=getattr(pin, "packets_transferred", 0))
 
 
 def _find_alignment(sampled, captured, align):

@@ -509,6 +509,11 @@ def _run(br: BuildResult, test_module: str, testcase=None, test_dir=None, extra_
         test_dir = br.build_dir.parent / "runs" / f"{label}-{os.getpid()}-{time.time_ns()}"
     test_dir = Path(test_dir).resolve()
     test_dir.mkdir(parents=True, exist_ok=True)
+    # cocotb configures pytest (assertion rewriting) from the run directory: without an ini
+    # file here pytest walks up the cache's physical path to a checkout's pyproject.toml and
+    # its pythonpath = ["."] puts that checkout first on sys.path - a git worktree sharing
+    # the cache would then run the main checkout's packages
+    (test_dir / "pytest.ini").write_text("[pytest]\n")
     results = test_dir / "results.xml"
 
     # cocotbext-axi still uses APIs cocotb 2 deprecates: keep their warnings out of the logs

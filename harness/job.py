@@ -71,6 +71,7 @@ class PlayJob(Job):
     miniport: str = "wavert"
     volume_db: float | None = None
     mute: bool = False
+    packet_mode: bool = False   # WaveRT packet mode
 
 
 @dataclass
@@ -85,6 +86,7 @@ class RecordJob(Job):
     source: str = ""            # packed microphone frames, or "" for the tone
     output: str = ""            # the captured PCM
     miniport: str = "wavert"
+    packet_mode: bool = False   # WaveRT packet mode
 
 
 @dataclass
@@ -155,6 +157,11 @@ class PlayResult(StreamResult):
     volume_db: float = 0.0
     mute: bool = False
     clipped_samples: int = 0
+    packet_mode: bool = False
+    packets: int = 0                        # packets handed over with SetWritePacket
+    #: frames between the port handing audio to the hardware and the DAC: min, median, max,
+    #: samples (None if no write happened while running)
+    write_latency_frames: dict | None = None
 
 
 @dataclass
@@ -163,6 +170,8 @@ class RecordResult(StreamResult):
     hardware_xruns: int = 0
     notifications: int = 0
     lead_in_frames: int | None = None
+    packet_mode: bool = False
+    packets: int = 0                        # packets taken with GetReadPacket
 
 
 @dataclass

@@ -34,8 +34,9 @@ from portdrv.filter import (FILTER_PIN, Communication, DataFlow, FilterDescripto
                             NodeConnection, NodeDescriptor, NodeType, PinDescriptor)
 from portdrv.power import DevicePowerState
 from portdrv.properties import (ALL_CHANNELS, VOLUME_UNITS_PER_DB, AudioProperty,
-                                AutomationTable, EventItem, JackDescription, JackProperty,
-                                KsEvent, PropertyItem, PropertyVerb, SteppingRange)
+                                AutomationTable, EventItem, EventVerb, JackDescription,
+                                JackProperty, KsEvent, PropertyItem, PropertyVerb,
+                                SteppingRange)
 from portdrv.service_group import ServiceGroup
 from portdrv.status import NTSTATUS
 
@@ -144,6 +145,8 @@ class MiniportTopology:
         self._peak = {}              # node -> [mixer nid, pending (left, right) or None]
         self._jacks = {}             # filter pin -> widget
         self._unsol_tags = {}        # tag -> filter pin
+        #: clients that enabled an event, by (event, node, pin)
+        self.event_clients = {}
         self._unsol_pending = []
 
     # ---- Init: walk the codec ----------------------------------------------------------------
@@ -215,7 +218,7 @@ class MiniportTopology:
     def _amp_nodes(self, src, amp, name):
         """VOLUME then MUTE for ``amp`` after ``src``; returns the new output point."""
         self.amps.append(amp)
-        change = (EventItem(KsEvent.CONTROL_CHANGE),)
+        change = (EventItem(KsEvent.CONTROL_CHANGE, self._event_handler),)
         volume = self._node(NodeType.VOLUME, f"{name} volume", AutomationTable((
             PropertyItem(AudioProperty.VOLUMELEVEL, PropertyVerb.GET | PropertyVerb.SET |
                          PropertyVerb.BASIC_SUPPORT, self._volume_property),), change))
@@ -274,7 +277,8 @@ class MiniportTopology:
             elif len(ins) > 1:
                 node = self._node(NodeType.MUX, name(w), AutomationTable((
                     PropertyItem(AudioProperty.MUX_SOURCE, PropertyVerb.GET | PropertyVerb.SET,
-                                 self._mux_property),), (EventItem(KsEvent.CONTROL_CHANGE),)))
+                                 self._mux_property),),
+                    (EventItem(KsEvent.CONTROL_CHANGE, self._event_handler),)))
                 self._mux[node] = [nid, 0]
                 for i, src in ins:
                     self._connect(src, node, i)
@@ -305,7 +309,7 @@ class MiniportTopology:
     def _jack_pin(self, w, flow, name):
         events = ()
         if w.pin_caps & 0x4 and w.caps & 0x80:     # presence detect + unsolicited capable
-            events = (EventItem(KsEvent.JACK_INFO_CHANGE),)
+            events = (EventItem(KsEvent.JACK_INFO_CHANGE, self._event_handler),)
         pin = self._pin(PinDescriptor(
             name, flow, Communication.BRIDGE, (), 0, _DEVICES.get((w.config >> 20) & 0xF, ""),
             AutomationTable((PropertyItem(JackProperty.DESCRIPTION, PropertyVerb.GET,
@@ -340,6 +344,22 @@ class MiniportTopology:
         """IPowerNotify: the cache is the saved context; write it back when power returns."""
         if state == DevicePowerState.D0:
             await self.restore()
+
+    # ---- event handler -------------------------------------------------------------------------
+
+    def _event_handler(self, request):
+        """PCEVENT_ITEM handler, consulted by the port on every enable and disable: a jack
+        event can only be enabled while its pin has an unsolicited-response tag (the codec
+        reports plugging then), else DEVICE_NOT_READY; clients per target are counted."""
+        key = (request.event, request.node, request.pin)
+        if request.verb == EventVerb.REMOVE:
+            self.event_clients[key] = max(0, self.event_clients.get(key, 0) - 1)
+            return NTSTATUS.SUCCESS
+        if request.event == KsEvent.JACK_INFO_CHANGE and \
+                request.pin not in self._unsol_tags.values():
+            return NTSTATUS.DEVICE_NOT_READY
+        self.event_clients[key] = self.event_clients.get(key, 0) + 1
+        return NTSTATUS.SUCCESS
 
     # ---- property handlers -------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ class MiniportWaveCyclic(HdaWaveMiniport):
         if status != NTSTATUS.SUCCESS:
             return status, None, None, None
         stream = MiniportWaveCyclicStream(self, capture, channel)
-        status = await stream.open()
+        status = await stream.open(fmt)
         if status != NTSTATUS.SUCCESS:
             channel.free_buffer()
             return status, None, None, None
@@ -56,21 +56,25 @@ class MiniportWaveCyclicStream(HdaWaveStream):
         self.interval_bytes = 0
 
     async def set_notification_freq(self, interval_ms):
-        """Interrupt every ``interval_ms``; returns the bytes per interval (whole frames), and
-        sizes the buffer to :data:`INTERVALS_PER_BUFFER` intervals. 0 if it cannot."""
-        if self.fmt is None or interval_ms <= 0:
-            return 0
+        """Interrupt every ``interval_ms`` and size the buffer to :data:`INTERVALS_PER_BUFFER`
+        intervals. Returns ``(interval_ms, frame_size)``: the C method returns the interval
+        in ms and writes the bytes per interval (whole frames) through its FrameSize
+        out-parameter (IMiniportWaveCyclicStream::SetNotificationFreq); frame_size 0 if it
+        cannot."""
+        if interval_ms <= 0:
+            return interval_ms, 0
         align = self.fmt.block_align
         interval = self.fmt.avg_bytes_per_sec * interval_ms // 1000 // align * align
-        count = min(INTERVALS_PER_BUFFER, self.dma_channel.allocated_buffer_size // interval)
+        count = min(INTERVALS_PER_BUFFER, self.dma_channel.allocated_buffer_size //
+                    max(interval, 1))
         if interval == 0 or count < 2:
-            return 0
+            return interval_ms, 0
         size = interval * count
         self.dma_channel.set_buffer_size(size)
         self.set_bdl(split_at([(self.dma_channel.physical_address, size)],
                               [interval * (i + 1) for i in range(count)]))
         self.interval_bytes = interval
-        return interval
+        return interval_ms, interval
 
     def buffer_fits(self, fmt):
         return self.dma_channel.buffer_size % fmt.block_align == 0
@@ -83,7 +87,8 @@ class MiniportWaveCyclicStream(HdaWaveStream):
         return NTSTATUS.SUCCESS, await self.link_position()
 
     def normalize_physical_position(self, position):
-        return normalize_physical_position(position, self.fmt)
+        """``(status, 100-ns units)`` (IMiniportWaveCyclicStream::NormalizePhysicalPosition)."""
+        return NTSTATUS.SUCCESS, normalize_physical_position(position, self.fmt)
 
     def silence(self, buffer, count):
         """Fill ``buffer[:count]`` with silence: 0x80 for 8-bit (unsigned) samples, else 0."""

@@ -39,15 +39,25 @@ class MiniportWavePci(HdaWaveMiniport):
     """IMiniportWavePci over an :class:`miniports.hda.HdaController` the adapter started."""
 
     async def init(self, port, resources):
+        """IMiniportWavePci::Init: ``(status, service group)``; the port joins the group and
+        calls :meth:`service` from its DPC."""
         self.scheduler = resources.scheduler
-        return await super().init(port, resources)
+        self.service_count = 0
+        status = await super().init(port, resources)
+        return status, self.service_group
+
+    def service(self):
+        """IMiniportWavePci::Service: miniport-wide work on a service request. This
+        controller has none (each stream's Service releases and queues its own mappings);
+        the calls are counted."""
+        self.service_count += 1
 
     async def new_stream(self, port_stream, pin_id, capture, fmt):
         """``(status, stream, service_group)``."""
         if pin_id not in (PIN_RENDER, PIN_CAPTURE) or capture != (pin_id == PIN_CAPTURE):
             return NTSTATUS.INVALID_PARAMETER, None, None
         stream = MiniportWavePciStream(self, port_stream, capture)
-        status = await stream.open()
+        status = await stream.open(fmt)
         if status != NTSTATUS.SUCCESS:
             return status, None, None
         try:
@@ -92,9 +102,10 @@ class MiniportWavePciStream(HdaWaveStream):
     # ---- PortCls interface ----------------------------------------------------------------
 
     def get_allocator_framing(self):
-        """8 packets of 10 ms, as the ac97 sample asks."""
+        """``(status, framing)``: 8 packets of 10 ms, as the ac97 sample asks
+        (IMiniportWavePciStream::GetAllocatorFraming)."""
         size = self.fmt.avg_bytes_per_sec // 100 // self.fmt.block_align * self.fmt.block_align
-        return AllocatorFraming(frames=8, frame_size=size)
+        return NTSTATUS.SUCCESS, AllocatorFraming(frames=8, frame_size=size)
 
     async def mapping_available(self):
         """The port has data again after refusing a GetMapping."""
@@ -102,14 +113,15 @@ class MiniportWavePciStream(HdaWaveStream):
 
     async def service(self):
         self._timer_armed = False
-        if self.miniport.power_state != DevicePowerState.D0:
+        if self.power_state != DevicePowerState.D0:
             return          # the device is off; power_change_notify takes over
         await self._release_finished()
         await self._fill()
         self._arm_timer()
 
     def normalize_physical_position(self, position):
-        return normalize_physical_position(position, self.fmt)
+        """``(status, 100-ns units)`` (IMiniportWavePciStream::NormalizePhysicalPosition)."""
+        return NTSTATUS.SUCCESS, normalize_physical_position(position, self.fmt)
 
     async def get_position(self):
         """Bytes that crossed the link since the stream started (64-bit)."""
@@ -133,6 +145,9 @@ class MiniportWavePciStream(HdaWaveStream):
         await self._new_epoch(keep)
         if running:
             await self.engine.run()
+        # the port calls MappingAvailable only after a refused GetMapping: what the revoke
+        # took away (and anything behind it) is asked for again from Service
+        self.miniport.service_group.request_service()
         return NTSTATUS.SUCCESS, len(revoked)
 
     # ---- the ring ----------------------------------------------------------------------------

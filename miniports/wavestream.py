@@ -11,7 +11,8 @@ DMA channel's common buffer) and what an IOC means to its port (:meth:`on_ioc`).
 from __future__ import annotations
 
 from portdrv.filter import Communication, DataFlow, FilterDescriptor, PinDescriptor
-from portdrv.formats import AudioDataRange
+from portdrv.formats import (KSDATAFORMAT_SIZE, WAVEFORMATEXTENSIBLE_SIZE, AudioDataRange,
+                             WaveFormat, intersect_range, intersection_answer)
 from portdrv.ksstate import KSSTATE
 from portdrv.power import DevicePowerState
 from portdrv.service_group import ServiceGroup
@@ -20,7 +21,7 @@ from portdrv.status import NTSTATUS
 from .hda import NID_ADC, NID_DAC_A, NID_DAC_B, Bdl, wave_format_to_fmt
 
 __all__ = ["HdaWaveMiniport", "HdaWaveStream", "wave_filter_descriptor", "split_at",
-           "rotate_entries", "PIN_RENDER", "PIN_CAPTURE",
+           "rotate_entries", "runnable_format", "PIN_RENDER", "PIN_CAPTURE",
            "PIN_RENDER_BRIDGE", "PIN_CAPTURE_BRIDGE", "DATA_RANGES", "RATES"]
 
 PIN_RENDER, PIN_CAPTURE, PIN_RENDER_BRIDGE, PIN_CAPTURE_BRIDGE = range(4)
@@ -44,6 +45,18 @@ def wave_filter_descriptor():
     ))
 
 
+def runnable_format(fmt):
+    """``fmt`` if the controller runs it, else the same samples in the container it carries
+    (24 bits in 32, WAVEFORMATEXTENSIBLE), or None."""
+    if wave_format_to_fmt(fmt) is not None:
+        return fmt
+    if fmt.valid_bits == 24 and fmt.channels <= 2:
+        moved = WaveFormat.pcm(fmt.channels, fmt.samples_per_sec, 24, 32)
+        if wave_format_to_fmt(moved) is not None:
+            return moved
+    return None
+
+
 class HdaWaveMiniport:
     """What both wave miniports do the same way: hold the controller, make a service group
     at Init, describe the wave filter, leave intersection to the port's default."""
@@ -64,19 +77,25 @@ class HdaWaveMiniport:
         return wave_filter_descriptor()
 
     def data_range_intersection(self, pin_id, client, driver_range, output_size):
-        """The port's default intersection is right for this hardware."""
-        return NTSTATUS.NOT_IMPLEMENTED
+        """Recommend only what the controller runs: the port's default would answer 24-bit
+        samples in a 24-bit container (plain WAVEFORMATEX), which the controller cannot carry
+        (it takes 16 in 16 and 24 in 32), so this handler answers itself: the default's
+        choice, with 24-bit samples moved into a 32-bit WAVEFORMATEXTENSIBLE container; a
+        client format the controller cannot run is NO_MATCH ("Data-Intersection Handlers",
+        IMiniportWaveRT::DataRangeIntersection)."""
+        if isinstance(client, WaveFormat) and wave_format_to_fmt(client) is None:
+            return NTSTATUS.NO_MATCH        # a client's exact format is taken as is or not
+        choice = intersect_range(driver_range, client, WAVEFORMATEXTENSIBLE_SIZE
+                                 + KSDATAFORMAT_SIZE)
+        if choice.status != NTSTATUS.SUCCESS:
+            return NTSTATUS.NO_MATCH
+        return intersection_answer(runnable_format(choice.format), output_size)
 
     async def power_change_notify(self, state):
-        """IPowerNotify: before D3 (the streams are paused) remember where each stream is;
-        back in D0 program the engines again so they resume from there."""
-        previous, self.power_state = self.power_state, state
-        if state == DevicePowerState.D3:
-            for stream in self.streams:
-                await stream.save_context()
-        elif state == DevicePowerState.D0 and previous == DevicePowerState.D3:
-            for stream in self.streams:
-                await stream.restore_context()
+        """IPowerNotify on the miniport object: cache the device power state ("Implementing
+        IPowerNotify"); each stream saves and restores its own engine (its own
+        IPowerNotify, :meth:`HdaWaveStream.power_change_notify`)."""
+        self.power_state = state
 
 
 def rotate_entries(entries, offset):
@@ -125,6 +144,7 @@ class HdaWaveStream:
         self.tag = 0
         self.converter = None
         self.state = KSSTATE.STOP
+        self.power_state = DevicePowerState.D0
         self.fmt = None
         self.fmt_value = None
         self.bdl = None
@@ -135,8 +155,12 @@ class HdaWaveStream:
         self.fifo_errors = 0
         self.descriptor_errors = 0
 
-    async def open(self):
-        """Claim an engine and a tag; NTSTATUS (INSUFFICIENT_RESOURCES if all are busy)."""
+    async def open(self, fmt):
+        """Claim an engine and a tag and take the stream's initial format (NewStream's
+        DataFormat); NTSTATUS: INVALID_PARAMETER for a format the controller cannot run,
+        INSUFFICIENT_RESOURCES if every engine is busy."""
+        if wave_format_to_fmt(fmt) is None:
+            return NTSTATUS.INVALID_PARAMETER
         claim = self.controller.claim_stream(self.capture, self.on_interrupt)
         if claim is None:
             return NTSTATUS.INSUFFICIENT_RESOURCES
@@ -144,7 +168,10 @@ class HdaWaveStream:
         self.converter = NID_ADC if self.capture else (NID_DAC_A if self.engine.n == 1
                                                        else NID_DAC_B)
         await self.engine.reset()
-        return NTSTATUS.SUCCESS
+        status = await self.set_format(fmt)
+        if status != NTSTATUS.SUCCESS:
+            self.controller.release_stream(self.engine, self.tag)
+        return status
 
     def set_bdl(self, entries):
         """Write the cyclic BDL (replacing the previous one)."""
@@ -200,12 +227,11 @@ class HdaWaveStream:
     # ---- format and state ------------------------------------------------------------------
 
     async def set_format(self, fmt):
+        """SetFormat: INVALID_PARAMETER for a format that is not supported, does not fit the
+        buffer, or while the stream runs - the one failure status IMiniportWaveRTStream::
+        SetFormat documents, used by all three wave streams."""
         value = wave_format_to_fmt(fmt)
-        if value is None:
-            return NTSTATUS.NOT_SUPPORTED
-        if self.state == KSSTATE.RUN:
-            return NTSTATUS.INVALID_DEVICE_STATE
-        if not self.buffer_fits(fmt):
+        if value is None or self.state == KSSTATE.RUN or not self.buffer_fits(fmt):
             return NTSTATUS.INVALID_PARAMETER
         self.fmt, self.fmt_value = fmt, value
         await self.engine.set_format(value)
@@ -258,6 +284,15 @@ class HdaWaveStream:
                                   deie=True)
 
     # ---- power ---------------------------------------------------------------------------------
+
+    async def power_change_notify(self, state):
+        """IPowerNotify on the stream object: before D3 (the stream is paused) remember where
+        it is; back in D0 from D3 program the engine again so it resumes from there."""
+        previous, self.power_state = self.power_state, state
+        if state == DevicePowerState.D3:
+            await self.save_context()
+        elif state == DevicePowerState.D0 and previous == DevicePowerState.D3:
+            await self.restore_context()
 
     async def save_context(self):
         """Before the device loses power (the stream is paused, the engine stopped): where

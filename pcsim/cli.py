@@ -62,13 +62,20 @@ def cmd_regmap(args):
     atomic_write_text(out, render[args.format]())
 
 
+def _packet_mode_option(parser):
+    parser.add_argument("--packet-mode", action="store_true",
+                        help="stream in WaveRT packets (Windows 10's low-latency path; needs "
+                             "--miniport wavert)")
+
+
 def cmd_play(args):
     note = volume_note(args.volume)
     if note:
         print(f"pcsim: note: {note}", file=sys.stderr)
     report = play(args.input, args.out, sim=args.sim, miniport=args.miniport,
                   waves=args.waves, report_path=args.report, volume_db=args.volume,
-                  mute=args.mute, seconds=args.seconds, allow_long=args.allow_long)
+                  mute=args.mute, seconds=args.seconds, allow_long=args.allow_long,
+                  packet_mode=args.packet_mode)
     if not args.quiet:
         _print_json(report)
     verdict = "bit-exact" if report["bit_exact"] else \
@@ -87,7 +94,8 @@ def cmd_play(args):
 def cmd_record(args):
     report = record(args.output, args.seconds, in_wav=args.input, tone_hz=args.tone,
                     sim=args.sim, miniport=args.miniport, waves=args.waves,
-                    report_path=args.report, allow_long=args.allow_long)
+                    report_path=args.report, allow_long=args.allow_long,
+                    packet_mode=args.packet_mode)
     if not args.quiet:
         _print_json(report)
     verdict = "bit-exact" if report["bit_exact"] else "NOT bit-exact"
@@ -209,6 +217,7 @@ def build_parser():
     pl.add_argument("--mute", action="store_true", help="mute the headphone output")
     pl.add_argument("--seconds", type=positive_seconds, metavar="S",
                     help="play only the first S seconds")
+    _packet_mode_option(pl)
     _run_options(pl)
     pl.set_defaults(func=cmd_play)
 
@@ -220,6 +229,7 @@ def build_parser():
     src.add_argument("--in", dest="input", metavar="IN.wav", help="feed the microphone a WAV")
     src.add_argument("--tone", type=positive_hz, metavar="HZ", help="feed the microphone a sine")
     rc.add_argument("--miniport", choices=MINIPORTS, default="wavert")
+    _packet_mode_option(rc)
     _run_options(rc)
     rc.set_defaults(func=cmd_record)
 

@@ -70,15 +70,22 @@ def _report(result, audio_s, **extra):
     return report
 
 
+def _check_packet_mode(packet_mode, miniport):
+    if packet_mode and miniport != "wavert":
+        raise UsageError(f"--packet-mode needs --miniport wavert, not {miniport}")
+
+
 def play(in_wav, out_wav=None, *, sim="verilator", miniport="wavert", waves=None,
          report_path=None, pgo=False, volume_db=None, mute=False, seconds=None,
-         allow_long=False):
+         allow_long=False, packet_mode=False):
     """Play ``in_wav`` through the driver stack; write what reached the DAC to ``out_wav``.
     Returns the report dict. Raises :class:`UsageError` for bad input (before simulating) and
     :class:`SimulationError` if the simulation fails. ``volume_db``/``mute`` set the headphone
     output through the topology filter first; ``seconds`` plays only the start of the file;
-    ``pgo`` runs Verilator's profile-guided build (benchmarks)."""
+    ``pgo`` runs Verilator's profile-guided build (benchmarks); ``packet_mode`` streams in
+    WaveRT packets."""
     _check_miniport(miniport)
+    _check_packet_mode(packet_mode, miniport)
     _check_waves(waves)
     _check_seconds(seconds)
     if volume_db is not None and not math.isfinite(volume_db):
@@ -99,7 +106,7 @@ def play(in_wav, out_wav=None, *, sim="verilator", miniport="wavert", waves=None
         pcm_file.write_bytes(pcm.data)
         job = PlayJob(pcm=str(pcm_file), channels=pcm.channels, bits=pcm.bits, rate=pcm.rate,
                       output=str(session.workdir / "dac.raw"), miniport=miniport,
-                      volume_db=volume_db, mute=mute)
+                      volume_db=volume_db, mute=mute, packet_mode=packet_mode)
         result = session.run(job, sim, pgo=pgo)
         frames = unpack_frames(Path(job.output).read_bytes())
         write_wav(session.stage("output file"), frames, pcm.channels, pcm.bits, pcm.rate)
@@ -112,10 +119,13 @@ def play(in_wav, out_wav=None, *, sim="verilator", miniport="wavert", waves=None
 
 
 def record(out_wav, seconds, *, in_wav=None, tone_hz=None, sim="verilator",
-           miniport="wavert", waves=None, report_path=None, allow_long=False):
+           miniport="wavert", waves=None, report_path=None, allow_long=False,
+           packet_mode=False):
     """Record ``seconds`` from the microphone (fed from ``in_wav`` or a ``tone_hz`` sine)
-    through the driver stack into ``out_wav``. Returns the report dict."""
+    through the driver stack into ``out_wav`` (``packet_mode``: in WaveRT packets). Returns
+    the report dict."""
     _check_miniport(miniport)
+    _check_packet_mode(packet_mode, miniport)
     _check_waves(waves)
     _check_seconds(seconds, required=True)
     if (in_wav is None) == (tone_hz is None):
@@ -139,7 +149,7 @@ def record(out_wav, seconds, *, in_wav=None, tone_hz=None, sim="verilator",
     with Session(f"record {Path(out_wav).name}", outputs) as session:
         job = RecordJob(channels=channels, bits=bits, rate=rate, frames=frames,
                         tone_hz=tone_hz, output=str(session.workdir / "capture.pcm"),
-                        miniport=miniport)
+                        miniport=miniport, packet_mode=packet_mode)
         if source is not None:
             mic = session.workdir / "mic.raw"
             mic.write_bytes(pack_frames(source))

@@ -6,8 +6,10 @@ failure becomes a :class:`portdrv.status.StatusError` whose message names the op
 
 from __future__ import annotations
 
+from .formats import WaveFormat
 from .ksstate import KSSTATE
-from .properties import ALL_CHANNELS, JackProperty, PropertyVerb
+from .properties import (ALL_CHANNELS, AudioProperty, ConnectionProperty, JackProperty,
+                         PinInstances, PinProperty, PropertyVerb, RtAudioProperty)
 from .status import NTSTATUS, StatusError, check_status, nt_success
 from .topology import path_to_pin
 
@@ -20,16 +22,67 @@ class AudioClient:
     def __init__(self, registry):
         self.registry = registry
 
-    async def open(self, filter_name, pin_id, fmt, **options) -> "ClientStream":
-        """Open an instance of pin ``pin_id`` of filter ``filter_name`` with ``fmt``.
-
-        ``options`` go to the port (WaveRT: ``buffer_bytes``, ``notifications``)."""
+    def _filter(self, filter_name):
         flt = self.registry.filter(filter_name)
         if flt is None:
             raise StatusError(NTSTATUS.NOT_FOUND, f"no filter named {filter_name!r}")
+        return flt
+
+    async def open(self, filter_name, pin_id, fmt, *, buffer_bytes=None, notifications=2,
+                   packet_mode=False, **options) -> "ClientStream":
+        """Open an instance of pin ``pin_id`` of filter ``filter_name`` with ``fmt``.
+
+        A WaveRT pin then gets its cyclic buffer the way an audio engine asks for it:
+        KSPROPERTY_RTAUDIO_BUFFER_WITH_NOTIFICATION (``notifications`` 1 or 2 per lap) or
+        KSPROPERTY_RTAUDIO_BUFFER (0) of ``buffer_bytes`` (default 20 ms); with
+        ``packet_mode`` it streams in packets, one per notification segment (WaveRT packet
+        mode; NOT_SUPPORTED elsewhere). Other ``options`` go to the port."""
+        flt = self._filter(filter_name)
         status, pin = await flt.create_pin(pin_id, fmt, **options)
         check_status(status, f"opening pin {pin_id} of filter {filter_name!r} with {fmt}")
+        if isinstance(fmt, WaveFormat):
+            size = fmt.avg_bytes_per_sec // 50 if buffer_bytes is None else buffer_bytes
+            prop, value = ((RtAudioProperty.BUFFER_WITH_NOTIFICATION, (size, notifications))
+                           if notifications else (RtAudioProperty.BUFFER, size))
+            status, _buffer = await flt.pin_property(pin, prop, value=value)
+            if status == NTSTATUS.NOT_FOUND and buffer_bytes is None:
+                status = NTSTATUS.SUCCESS           # not a WaveRT pin: nothing to allocate
+            if not nt_success(status):
+                await pin.close()
+                check_status(status, f"allocating the buffer of pin {pin_id} of filter "
+                                     f"{filter_name!r}")
+        if packet_mode:
+            set_mode = getattr(pin, "set_packet_mode", None)
+            status = set_mode(True) if set_mode else NTSTATUS.NOT_SUPPORTED
+            if not nt_success(status):
+                await pin.close()
+                check_status(status, f"streaming pin {pin_id} of {filter_name!r} in packets")
         return self._client_stream(pin)
+
+    async def _pin_factory(self, filter_name, pin_id, prop, value=None):
+        status, answer = await self._filter(filter_name).property(prop, pin=pin_id,
+                                                                  value=value)
+        check_status(status, f"reading {prop.value} of pin {pin_id} of {filter_name!r}")
+        return answer
+
+    async def pin_instances(self, filter_name, pin_id) -> PinInstances:
+        """KSPROPERTY_PIN_CINSTANCES: possible and current instances of a pin factory."""
+        return await self._pin_factory(filter_name, pin_id, PinProperty.CINSTANCES)
+
+    async def data_ranges(self, filter_name, pin_id) -> tuple:
+        """KSPROPERTY_PIN_DATARANGES."""
+        return await self._pin_factory(filter_name, pin_id, PinProperty.DATARANGES)
+
+    async def data_intersection(self, filter_name, pin_id, client, output_size=200):
+        """KSPROPERTY_PIN_DATAINTERSECTION: the format the pin recommends for ``client`` (a
+        data range or a format); StatusError (NO_MATCH) if there is none."""
+        answer = await self._pin_factory(filter_name, pin_id, PinProperty.DATAINTERSECTION,
+                                         (client, output_size))
+        return answer.format
+
+    async def physical_connection(self, filter_name, pin_id):
+        """KSPROPERTY_PIN_PHYSICALCONNECTION of a bridge pin: the PhysicalConnection."""
+        return await self._pin_factory(filter_name, pin_id, PinProperty.PHYSICALCONNECTION)
 
     def _client_stream(self, pin):
         """What :meth:`open` hands the application for ``pin`` (MIDI and DMus clients hand
@@ -62,6 +115,11 @@ class ClientStream:
         check_status(status, f"writing {len(data)} bytes")
         return packet
 
+    async def cancel(self, packet):
+        """Cancel a packet :meth:`write` queued (IoCancelIrp); raises StatusError if the port
+        cannot (NOT_FOUND: it is no longer pending)."""
+        check_status(await self.pin.cancel(packet), "cancelling a packet")
+
     def end_of_stream(self):
         self.pin.end_of_stream()
 
@@ -76,9 +134,47 @@ class ClientStream:
         nothing the ADC delivers from the start is lost."""
         self.pin.queue_reads()
 
+    async def _property(self, prop, value=None, verb=PropertyVerb.GET, what=None):
+        status, answer = await self.pin.filter.pin_property(self.pin, prop, verb, value)
+        check_status(status, what or f"reading {prop.value} of the stream")
+        return answer
+
     async def get_position(self):
-        """``(play, write)`` byte positions since the stream started."""
-        return await self.pin.get_position()
+        """``(play, write)`` byte positions since the stream started
+        (KSPROPERTY_AUDIO_POSITION)."""
+        position = await self._property(AudioProperty.POSITION)
+        return position.play_offset, position.write_offset
+
+    async def set_format(self, fmt):
+        """KSPROPERTY_CONNECTION_DATAFORMAT (SET) on the stopped stream."""
+        await self._property(ConnectionProperty.DATAFORMAT, fmt, PropertyVerb.SET,
+                             f"changing the format to {fmt}")
+
+    async def latency(self) -> int:
+        """KSPROPERTY_AUDIO_LATENCY in 100-ns units (WaveRT)."""
+        return await self._property(AudioProperty.LATENCY)
+
+    async def hw_latency(self):
+        """KSPROPERTY_RTAUDIO_HWLATENCY: a HwLatency."""
+        return await self._property(RtAudioProperty.HWLATENCY)
+
+    async def position_register(self):
+        """KSPROPERTY_RTAUDIO_POSITIONREGISTER: a RegisterMapping to read directly."""
+        return await self._property(RtAudioProperty.POSITIONREGISTER)
+
+    async def clock_register(self):
+        """KSPROPERTY_RTAUDIO_CLOCKREGISTER: a RegisterMapping of the device clock."""
+        return await self._property(RtAudioProperty.CLOCKREGISTER)
+
+    async def register_notification_event(self, event):
+        """KSPROPERTY_RTAUDIO_REGISTER_NOTIFICATION_EVENT: ``event`` is set at each of the
+        buffer's notification points."""
+        await self._property(RtAudioProperty.REGISTER_NOTIFICATION_EVENT, event,
+                             what="registering a notification event")
+
+    async def unregister_notification_event(self, event):
+        await self._property(RtAudioProperty.UNREGISTER_NOTIFICATION_EVENT, event,
+                             what="unregistering a notification event")
 
     async def close(self):
         await self.pin.close()

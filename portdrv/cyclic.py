@@ -58,6 +58,11 @@ class CyclicBufferPin(Pin):
         self.glitches = 0
         #: wake-ups by the notification event or DPC
         self.notifications_seen = 0
+        #: None, or a list the engine appends (linear byte offset, HAL time) to each time it
+        #: puts client audio in the buffer (render)
+        self.write_log = None
+        #: HAL time the pin last entered RUN
+        self.run_started_100ns = None
 
     async def get_position(self):
         """``(play, write)`` linear byte positions since the stream started."""
@@ -71,10 +76,10 @@ class CyclicBufferPin(Pin):
         if state == KSSTATE.RUN:
             if not self.capture:
                 await self._update_positions()
-                self._transfer_render()          # prefill before the hardware starts
+                await self._transfer()           # prefill before the hardware starts
             status = await self.stream.set_state(state)
             if nt_success(status):
-                self._last_update = self._scheduler.now_100ns()
+                self._last_update = self.run_started_100ns = self._scheduler.now_100ns()
                 self._engine_stop = False
                 self._wake.clear()
                 self._engine_idle = self._scheduler.new_event()
@@ -110,6 +115,16 @@ class CyclicBufferPin(Pin):
         except MemoryError:
             return NTSTATUS.INSUFFICIENT_RESOURCES, None
         return self._packets.submit(packet), packet
+
+    async def cancel(self, packet):
+        """Cancel a render packet the engine has not started copying (IoCancelIrp):
+        CANCELLED; NOT_FOUND if it is not queued, or already partly in the buffer."""
+        if packet.done:
+            return NTSTATUS.NOT_FOUND
+        status = self._packets.cancel(packet)
+        if status == NTSTATUS.SUCCESS:
+            packet.release()
+        return status
 
     def end_of_stream(self):
         """No more render data will come; :meth:`wait_drained` then waits for the end."""
@@ -204,12 +219,23 @@ class CyclicBufferPin(Pin):
                 await self._update_positions()
                 if self._engine_stop or self._closed:
                     break
-                if self.capture:
-                    self._transfer_capture()
-                else:
-                    self._transfer_render()
+                await self._transfer()
         finally:
             self._engine_idle.set()
+
+    async def _transfer(self):
+        """One pass of the engine: move client audio into the buffer or captured audio out
+        (a subclass with another transfer model, e.g. WaveRT packets, overrides this)."""
+        if self.capture:
+            self._transfer_capture()
+        else:
+            self._transfer_render()
+
+    def _log_write(self, offset):
+        """Note, if :attr:`write_log` is a list, when client audio from linear byte
+        ``offset`` on was put where the hardware will fetch it (latency measurement)."""
+        if self.write_log is not None:
+            self.write_log.append((offset, self._scheduler.now_100ns()))
 
     def resync_after_power_loss(self):
         """The device lost its context and the miniport restarted the engine where the
@@ -251,6 +277,7 @@ class CyclicBufferPin(Pin):
         data = self._packets.take(n)
         if data:
             self.buffer.write(self._done, data)
+            self._log_write(self._done)
             self._done += len(data)
         if self._packets.end_of_stream and self._data_end is None:
             self._data_end = self._done

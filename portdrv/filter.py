@@ -14,9 +14,9 @@ from enum import Enum, IntEnum
 
 from .formats import (AudioDataRange, MusicDataRange, MusicFormat, WaveFormat,
                       port_intersection)
-from .properties import AutomationTable, EventEntry, PropertyRequest, PropertyVerb, \
-    dispatch_property
-from .status import NTSTATUS
+from .properties import (AutomationTable, EventEntry, EventRequest, EventVerb, PinInstances,
+                         PinProperty, PropertyRequest, PropertyVerb, dispatch_property)
+from .status import NTSTATUS, nt_success
 
 __all__ = ["DataFlow", "Communication", "PinDescriptor", "FilterDescriptor", "Filter",
            "SubdeviceRegistry", "PhysicalConnection", "NodeType", "NodeDescriptor",
@@ -116,9 +116,12 @@ class Filter:
     :meth:`pin_closed` with itself when it goes away.
     """
 
-    def __init__(self, name, port):
+    def __init__(self, name, port, registry=None):
         self.name = name
         self.port = port
+        #: the SubdeviceRegistry the filter is published in (for KSPROPERTY_PIN_
+        #: PHYSICALCONNECTION)
+        self.registry = registry
         self.instances = [0] * len(port.descriptor.pins)
         #: the pins open on this filter, in the order they were opened
         self.open_pins = []
@@ -147,6 +150,11 @@ class Filter:
             lambda c, r, size: handler(pin_id, c, r, size))
         return port_intersection(bound, pin.data_ranges, client, output_size)
 
+    def format_matches(self, pin_id, fmt) -> bool:
+        """Whether one of pin ``pin_id``'s data ranges contains ``fmt``."""
+        desc = self.pin_descriptor(pin_id)
+        return desc is not None and any(_range_contains(r, fmt) for r in desc.data_ranges)
+
     async def create_pin(self, pin_id, fmt, **options):
         """Open an instance of pin ``pin_id`` with ``fmt``; returns ``(status, pin)``.
 
@@ -160,7 +168,7 @@ class Filter:
             return NTSTATUS.INVALID_PARAMETER, None
         if desc.communication == Communication.BRIDGE:
             return NTSTATUS.INVALID_DEVICE_REQUEST, None
-        if not any(_range_contains(r, fmt) for r in desc.data_ranges):
+        if not self.format_matches(pin_id, fmt):
             return NTSTATUS.NO_MATCH, None
         if self.instances[pin_id] >= desc.max_instances:
             return NTSTATUS.INSUFFICIENT_RESOURCES, None
@@ -198,11 +206,48 @@ class Filter:
 
         INVALID_PARAMETER for a missing or unknown target, NOT_FOUND for a property the target
         does not have; else the miniport's handler answers."""
+        if isinstance(prop, PinProperty) and node is None:
+            return self._pin_factory_property(prop, PropertyVerb(verb), pin, value)
         table = self._automation(node, pin)
         if table is None:
             return NTSTATUS.INVALID_PARAMETER, None
         request = PropertyRequest(prop, PropertyVerb(verb), node, pin, channel, value)
         return await dispatch_property(table, request)
+
+    def _pin_factory_property(self, prop, verb, pin, value):
+        """KSPROPSETID_Pin on pin factory ``pin``, answered by the port (GET only):
+        CINSTANCES, DATARANGES, DATAINTERSECTION (``value`` = (client range or format,
+        output size); the answer's status is the request's), PHYSICALCONNECTION (NOT_FOUND
+        for a pin wired to nothing)."""
+        desc = self.pin_descriptor(pin)
+        if desc is None:
+            return NTSTATUS.INVALID_PARAMETER, None
+        if verb != PropertyVerb.GET:
+            return NTSTATUS.INVALID_DEVICE_REQUEST, None
+        if prop == PinProperty.CINSTANCES:
+            return NTSTATUS.SUCCESS, PinInstances(desc.max_instances, self.instances[pin])
+        if prop == PinProperty.DATARANGES:
+            return NTSTATUS.SUCCESS, tuple(desc.data_ranges)
+        if prop == PinProperty.DATAINTERSECTION:
+            client, output_size = value
+            answer = self.data_intersection(pin, client, output_size)
+            return answer[0], answer
+        connections = [] if self.registry is None else [
+            c for c in self.registry.connections_of(self.name)
+            if (c.from_filter, c.from_pin) == (self.name, pin)
+            or (c.to_filter, c.to_pin) == (self.name, pin)]
+        if not connections:
+            return NTSTATUS.NOT_FOUND, None
+        return NTSTATUS.SUCCESS, connections[0]
+
+    async def pin_property(self, instance, prop, verb=PropertyVerb.GET, value=None):
+        """A property request on an open pin ``instance`` (KSPROPSETID_Connection,
+        KSPROPSETID_Audio POSITION/LATENCY, KSPROPSETID_RtAudio): ``(status, value)``;
+        INVALID_PARAMETER for a pin not open on this filter, NOT_FOUND for a property the
+        pin does not have."""
+        if not any(p is instance for p in self.open_pins):
+            return NTSTATUS.INVALID_PARAMETER, None
+        return await instance.property(prop, PropertyVerb(verb), value)
 
     def enable_event(self, kind, *, node=None, pin=None):
         """KSPROPERTY_TYPE_ENABLEEVENT: ``(status, EventEntry)``; the entry's HAL event is set
@@ -211,14 +256,31 @@ class Filter:
         table = self._automation(node, pin)
         if table is None:
             return NTSTATUS.INVALID_PARAMETER, None
-        if not table.has_event(kind):
+        item = table.event_item(kind)
+        if item is None:
             return NTSTATUS.NOT_FOUND, None
+        # the miniport's event handler decides (PCEVENT_ITEM: PCEVENT_VERB_ADD)
+        status = self._event_handler(item, EventVerb.ADD, node, pin)
+        if not nt_success(status):
+            return status, None
         entry = EventEntry(kind, node, pin, self.port.resources.scheduler.new_event())
         self.port.events.add(entry)
         return NTSTATUS.SUCCESS, entry
 
     def disable_event(self, entry) -> int:
-        return self.port.events.remove(entry)
+        status = self.port.events.remove(entry)
+        if nt_success(status):
+            table = self._automation(entry.node, entry.pin)
+            item = table.event_item(entry.kind) if table is not None else None
+            if item is not None:
+                self._event_handler(item, EventVerb.REMOVE, entry.node, entry.pin)
+        return status
+
+    @staticmethod
+    def _event_handler(item, verb, node, pin) -> int:
+        if item.handler is None:
+            return NTSTATUS.SUCCESS
+        return item.handler(EventRequest(item.event, verb, node, pin))
 
 
 @dataclass(frozen=True)
@@ -243,7 +305,7 @@ class SubdeviceRegistry:
             return NTSTATUS.OBJECT_NAME_COLLISION
         if getattr(port, "descriptor", None) is None:
             return NTSTATUS.INVALID_DEVICE_STATE
-        self.filters[name] = Filter(name, port)
+        self.filters[name] = Filter(name, port, self)
         return NTSTATUS.SUCCESS
 
     def register_physical_connection(self, from_filter, from_pin, to_filter, to_pin) -> int:

@@ -36,6 +36,7 @@ __all__ = [
     "data_range_intersection",
     "default_channel_mask",
     "intersect_range",
+    "intersection_answer",
     "normalize_physical_position",
     "port_intersection",
 ]
@@ -287,7 +288,10 @@ class AudioDataRange:
         if rate < max(self.min_sample_frequency, other.min_sample_frequency):
             return None
         channels = min(self.max_channels, other.max_channels)
-        return WaveFormat.pcm(channels, rate, bits)
+        # the port's default handler answers a plain WAVEFORMATEX (samples in a container of
+        # their own size), never WAVEFORMATEXTENSIBLE ("Data-Intersection Handlers"); a
+        # miniport whose hardware needs another container answers with its own handler
+        return WaveFormat.pcm(channels, rate, bits, extensible=False if bits % 8 == 0 else None)
 
 
 class Intersection(NamedTuple):
@@ -320,6 +324,13 @@ def intersect_range(driver_range: AudioDataRange, client, output_size: int) -> I
         fmt = client if driver_range.contains(client) else None
     else:
         raise TypeError(f"client {client!r} must be an AudioDataRange or a WaveFormat")
+    return intersection_answer(fmt, output_size)
+
+
+def intersection_answer(fmt, output_size: int) -> Intersection:
+    """The answer for the chosen format ``fmt`` (None: NO_MATCH) to a request with
+    ``output_size`` bytes of room: a size query (0) gets BUFFER_OVERFLOW and the size, a
+    short buffer BUFFER_TOO_SMALL and the size, enough room SUCCESS and the format."""
     if fmt is None:
         return _NO_MATCH
     size = fmt.ks_format_size

@@ -16,64 +16,55 @@ keeps software state need not be.
 
 from __future__ import annotations
 
-import inspect
-
 from .client import AudioClient
 from .ksstate import KSSTATE
-from .port import Pin, Port
+from .port import Pin, ServiceGroupPort, call_miniport
+from .service_group import ServiceTimer
 from .status import NTSTATUS, check_status, nt_success
 
 __all__ = ["MusicPort", "MusicPin", "CaptureQueue", "MusicClient", "MusicClientStream",
-           "call_miniport"]
+           "call_miniport", "MUSIC_SERVICE_PERIOD_100NS"]
+
+#: the port's own service period for a miniport without a service group: 1 ms, about three
+#: bytes on a 31250-baud wire, so a UART FIFO of a few bytes never overflows between services
+MUSIC_SERVICE_PERIOD_100NS = 10_000
 
 
-async def call_miniport(method, *args):
-    """Call a miniport method that may be plain or a coroutine; returns its answer."""
-    answer = method(*args)
-    if inspect.isawaitable(answer):
-        answer = await answer
-    return answer
-
-
-class MusicPort(Port):
+class MusicPort(ServiceGroupPort):
     """The part of IPortMidi and IPortDMus that is the same: Init keeps the miniport's service
-    group, Notify, RegisterServiceGroup, and the port's service routine (IServiceSink)."""
+    group, Notify, RegisterServiceGroup, and the port's service routine (IServiceSink).
+
+    A miniport whose Init hands back no service group (IMiniportMidi::Init: ServiceGroup
+    NULL) gets the port's own periodic service while any pin runs (:class:`ServiceTimer`
+    every :attr:`service_period_100ns`)."""
+
+    #: the period of the port's own service timer when the miniport gave no service group
+    service_period_100ns = MUSIC_SERVICE_PERIOD_100NS
 
     def __init__(self):
         super().__init__()
-        self.service_group = None       # the group the miniport's Init handed back
         self._pins = []                 # open pins, serviced in opening order
-        self.service_count = 0          # times the port's service routine ran
-
-    async def _init_miniport(self, miniport, resources) -> int:
-        status, group = await call_miniport(miniport.init, self, resources)
-        if nt_success(status) and group is not None:
-            self.service_group = group
-            status = self.register_service_group(group)
-        return status
-
-    def register_service_group(self, group) -> int:
-        """RegisterServiceGroup: the port becomes a member of ``group``, so the miniport's
-        requests for service there reach the port's service routine. Joining twice keeps
-        one membership."""
-        return group.add_member(self)
-
-    def notify(self, service_group=None) -> None:
-        """Notify: the miniport has work for the port. With a group, that group's DPC is
-        requested (coalescing with other requests); without one the port services itself as
-        soon as the scheduler runs it. A plain call, safe from an ISR."""
-        if service_group is not None:
-            service_group.request_service()
-        else:
-            self.resources.scheduler.spawn(self.service())
+        self._timer = None
 
     async def service(self) -> None:
         """The port's service routine: the miniport's Service first (it may have moved data
         between the hardware and its own buffers), then every open pin's."""
-        self.service_count += 1
-        await call_miniport(self.miniport.service)
+        await super().service()
         for pin in list(self._pins):
             await pin.service()
+
+    def _pin_state_changed(self):
+        """Run the port's own service timer while a pin runs, if the miniport has no
+        service group."""
+        if self.service_group is not None:
+            return
+        if self._timer is None:
+            self._timer = ServiceTimer(self.resources.scheduler, self,
+                                       self.service_period_100ns)
+        if any(pin.running for pin in self._pins):
+            self._timer.start()
+        else:
+            self._timer.stop()
 
     def _pin_opened(self, pin):
         self._pins.append(pin)
@@ -81,6 +72,7 @@ class MusicPort(Port):
     def _pin_closed(self, pin):
         if pin in self._pins:
             self._pins.remove(pin)
+        self._pin_state_changed()
 
 
 class MusicPin(Pin):
@@ -111,6 +103,7 @@ class MusicPin(Pin):
         if not nt_success(status):
             return status
         self.running = state == KSSTATE.RUN
+        self.port._pin_state_changed()
         await self._entered(state)
         return status
 

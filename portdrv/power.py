@@ -10,7 +10,13 @@ the adapter first (IAdapterPowerManagement::QueryPowerChangeState: it may veto),
   (restore), then the streams that were running run again.
 
 The adapter implements ``async query_power_change_state(state) -> status`` and ``async
-power_change_state(state)``; a miniport that cares implements ``async power_change_notify(state)``.
+power_change_state(state)``; a miniport or a miniport stream that cares implements ``async
+power_change_notify(state)`` (IPowerNotify: "Implementing IPowerNotify" - PortCls notifies
+each miniport object and each stream object that has it, individually). The docs leave the
+order between those objects open; here, going down, each filter's open streams are told
+before their miniport (a stream saves its own state while the device-wide state is still
+there) and, coming up, the miniport before its streams (the device-wide context is back
+before a stream restores on top of it).
 """
 
 from __future__ import annotations
@@ -40,14 +46,18 @@ class PowerManager:
         self.state = DevicePowerState.D0
         self._paused = []
 
-    def _miniports(self):
-        return [f.port.miniport for f in self.registry.filters.values()]
-
-    async def _notify(self, state):
-        for miniport in self._miniports():
-            notify = getattr(miniport, "power_change_notify", None)
-            if notify is not None:
-                await notify(state)
+    async def _notify(self, state, going_down):
+        """IPowerNotify::PowerChangeNotify on every miniport and open stream that has it:
+        per filter, streams then miniport going down, miniport then streams coming up."""
+        for flt in self.registry.filters.values():
+            streams = [getattr(pin, "stream", None) for pin in flt.open_pins]
+            objects = [flt.port.miniport] + streams
+            if going_down:
+                objects.reverse()
+            for obj in objects:
+                notify = getattr(obj, "power_change_notify", None)
+                if notify is not None:
+                    await notify(state)
 
     async def set_power_state(self, state) -> int:
         """Go to ``state``; returns the adapter's veto status, or SUCCESS."""
@@ -69,12 +79,12 @@ class PowerManager:
                         if not nt_success(status):
                             return status
                         self._paused.append(pin)
-            await self._notify(state)
+            await self._notify(state, going_down=True)
             await self.adapter.power_change_state(state)
         elif state == DevicePowerState.D0:
             lost = self.state == DevicePowerState.D3
             await self.adapter.power_change_state(state)
-            await self._notify(state)
+            await self._notify(state, going_down=False)
             if lost:
                 for flt in self.registry.filters.values():
                     for pin in flt.open_pins:

@@ -19,8 +19,9 @@ from typing import Any
 
 from .status import NTSTATUS
 
-__all__ = ["PropertyVerb", "AudioProperty", "JackProperty", "KsEvent", "PropertyRequest",
-           "PropertyItem", "EventItem", "AutomationTable", "EventEntry", "EventList",
+__all__ = ["PropertyVerb", "AudioProperty", "PinProperty", "ConnectionProperty",
+           "RtAudioProperty", "AudioPosition", "PinInstances", "JackProperty", "KsEvent", "PropertyRequest",
+           "PropertyItem", "EventItem", "EventVerb", "EventRequest", "AutomationTable", "EventEntry", "EventList",
            "SteppingRange", "JackDescription", "ALL_CHANNELS", "VOLUME_UNITS_PER_DB"]
 
 #: KSPROPERTY_AUDIO_VOLUMELEVEL is in 1/65536 dB (a 16.16 fixed-point dB value).
@@ -37,11 +38,56 @@ class PropertyVerb(IntFlag):
 
 
 class AudioProperty(Enum):
-    """KSPROPSETID_Audio properties on topology nodes."""
+    """KSPROPSETID_Audio properties: on topology nodes, and (POSITION, LATENCY) on wave pins."""
     VOLUMELEVEL = "volumelevel"     # int per channel, 1/65536 dB
     MUTE = "mute"                   # bool per channel
     MUX_SOURCE = "mux_source"       # the mux node's input pin number (its connection index)
     PEAKMETER = "peakmeter"         # int per channel, 0 .. 0x7FFFFFFF linear, reset by reading
+    POSITION = "position"           # a pin's KSAUDIO_POSITION (play, write), bytes
+    LATENCY = "latency"             # a pin's latency in 100-ns units
+
+
+class PinProperty(Enum):
+    """KSPROPSETID_Pin properties of a pin factory, answered by the port's filter."""
+    CINSTANCES = "cinstances"               # PinInstances
+    DATARANGES = "dataranges"               # the pin's data ranges
+    DATAINTERSECTION = "dataintersection"   # value (client range or format, size) -> answer
+    PHYSICALCONNECTION = "physicalconnection"   # the PhysicalConnection of a bridge pin
+
+
+class ConnectionProperty(Enum):
+    """KSPROPSETID_Connection properties of a pin instance."""
+    DATAFORMAT = "dataformat"       # GET the format; SET changes it on a stopped pin
+
+
+class RtAudioProperty(Enum):
+    """KSPROPSETID_RtAudio properties of a WaveRT pin instance."""
+    BUFFER = "buffer"                                   # value: requested size
+    BUFFER_WITH_NOTIFICATION = "buffer_with_notification"   # value: (size, count)
+    POSITIONREGISTER = "positionregister"
+    CLOCKREGISTER = "clockregister"
+    HWLATENCY = "hwlatency"
+    REGISTER_NOTIFICATION_EVENT = "register_notification_event"        # value: an event
+    UNREGISTER_NOTIFICATION_EVENT = "unregister_notification_event"    # value: an event
+    PACKETCOUNT = "packetcount"
+    PRESENTATION_POSITION = "presentation_position"
+
+
+@dataclass(frozen=True)
+class AudioPosition:
+    """KSAUDIO_POSITION. A WaveRT miniport stream reports offsets in its cyclic buffer (for
+    render the play offset is what has left the device and the write offset what its DMA has
+    fetched; for capture the write offset is what the DMA has stored); a pin's
+    KSPROPERTY_AUDIO_POSITION gives byte positions since the stream started."""
+    play_offset: int
+    write_offset: int
+
+
+@dataclass(frozen=True)
+class PinInstances:
+    """KSPIN_CINSTANCES: how many instances a pin factory allows and how many are open."""
+    possible: int
+    current: int
 
 
 class JackProperty(Enum):
@@ -93,10 +139,29 @@ class PropertyItem:
     handler: Any
 
 
+class EventVerb(Enum):
+    """PCEVENT_VERB_*: what an event request asks the miniport's event handler."""
+    ADD = "add"             # a client enables the event
+    REMOVE = "remove"       # a client disables it
+
+
+@dataclass(frozen=True)
+class EventRequest:
+    """PCEVENT_REQUEST: the event, its target and the verb."""
+    event: KsEvent
+    verb: EventVerb
+    node: int | None = None
+    pin: int | None = None
+
+
 @dataclass(frozen=True)
 class EventItem:
-    """PCEVENT_ITEM: an event the node or pin can raise."""
+    """PCEVENT_ITEM: an event the node or pin can raise and the miniport's handler
+    (``handler(EventRequest) -> status``; None: the port accepts every request). The port
+    consults the handler on every enable and disable: a failed ADD is the client's answer
+    and nothing is enabled (PCEVENT_ITEM, IPortEvents::AddEventToEventList)."""
     event: KsEvent
+    handler: Any = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +174,10 @@ class AutomationTable:
         return next((i for i in self.properties if i.property == prop), None)
 
     def has_event(self, event):
-        return any(e.event == event for e in self.events)
+        return self.event_item(event) is not None
+
+    def event_item(self, event):
+        return next((e for e in self.events if e.event == event), None)
 
 
 async def dispatch_property(table, request):

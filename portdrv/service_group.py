@@ -29,7 +29,7 @@ import inspect
 
 from .status import NTSTATUS
 
-__all__ = ["ServiceGroup"]
+__all__ = ["ServiceGroup", "ServiceTimer"]
 
 
 class ServiceGroup:
@@ -116,5 +116,41 @@ class ServiceGroup:
             member = pending[0]
             done.append(member)
             result = member.service()
+            if inspect.isawaitable(result):
+                await result
+
+
+class ServiceTimer:
+    """The periodic service a port runs itself when its miniport hands back no service group
+    (NewStream's or Init's ServiceGroup left NULL): ``sink.service()`` every
+    ``period_100ns`` from :meth:`start` until :meth:`stop`. Starting twice keeps one timer."""
+
+    def __init__(self, scheduler, sink, period_100ns):
+        if period_100ns <= 0:
+            raise ValueError("a service timer needs a period > 0")
+        self._scheduler = scheduler
+        self._sink = sink
+        self.period_100ns = int(period_100ns)
+        self._generation = 0
+        self.running = False
+        self.ticks = 0
+
+    def start(self):
+        if not self.running:
+            self.running = True
+            self._generation += 1
+            self._scheduler.spawn(self._loop(self._generation))
+
+    def stop(self):
+        self.running = False
+        self._generation += 1
+
+    async def _loop(self, generation):
+        while True:
+            await self._scheduler.sleep_100ns(self.period_100ns)
+            if generation != self._generation:
+                return
+            self.ticks += 1
+            result = self._sink.service()
             if inspect.isawaitable(result):
                 await result

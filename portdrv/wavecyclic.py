@@ -9,12 +9,16 @@ the port reads the miniport's position and copies client packets into the buffer
 
 Miniport contract (duck-typed, statuses as values): ``async init(port, resources)``,
 ``get_description()``, ``async new_stream(pin_id, capture, fmt) -> (status, stream,
-dma_channel, service_group)`` (the stream's buffer is the channel's, already allocated);
-stream: ``async set_format(fmt)``, ``async set_state(state)``,
-``async set_notification_freq(interval_ms) -> bytes per interval`` (sizes the buffer),
-``async get_position() -> (status, byte offset in the buffer)`` (0 after STOP, frozen in
-PAUSE), ``normalize_physical_position(bytes) -> 100-ns units``, ``silence(buffer, count)``,
-``async close()``.
+dma_channel, service_group)`` (the stream starts with ``fmt``; its buffer is the channel's,
+already allocated; ``service_group`` may be None: the port then services the pin on its own
+timer, once per notification interval); stream: ``async set_format(fmt) -> status`` (only for
+a later change: KSPROPERTY_CONNECTION_DATAFORMAT on a stopped pin), ``async set_state(state)``,
+``async set_notification_freq(interval_ms) -> (interval_ms, frame_size)``: the C method
+returns the interval and writes the bytes per interval through its FrameSize out-parameter;
+here both come back as a tuple (the port uses ``frame_size``, 0 if the miniport cannot; it
+sizes the buffer), ``async get_position() -> (status, byte offset in the buffer)`` (0 after
+STOP, frozen in PAUSE), ``normalize_physical_position(bytes) -> (status, 100-ns units)``,
+``silence(buffer, count)``, ``async close()``.
 """
 
 from __future__ import annotations
@@ -44,25 +48,22 @@ class PortWaveCyclic(Port):
         return new_master_dma_channel(self.resources.memory, maximum_length)
 
     async def new_pin(self, filter, pin_id, fmt):
-        """Create the miniport stream, set its format and notification frequency and join
-        its service group; returns ``(status, WaveCyclicPin)``."""
+        """Create the miniport stream with the pin's format, set its notification frequency
+        and join its service group (or run the port's own timer); returns ``(status,
+        WaveCyclicPin)``."""
         capture = filter.pins[pin_id].capture
         status, stream, channel, group = await self.miniport.new_stream(pin_id, capture, fmt)
         if not nt_success(status):
             return status, None
         pin = WaveCyclicPin(self, filter, pin_id, capture, fmt, stream, channel, group)
-        status = await stream.set_format(fmt)
-        if nt_success(status):
-            pin.notification_bytes = await stream.set_notification_freq(self.notification_ms)
-            if not pin.notification_bytes:
-                status = NTSTATUS.INVALID_BUFFER_SIZE
+        # the stream got its format in NewStream (IMiniportWaveCyclic::NewStream)
+        status = await pin._set_notification_freq()
         if not nt_success(status):
             await stream.close()
             channel.free_buffer()
             return status, None
-        pin.buffer_size = channel.buffer_size
-        pin.buffer = CyclicBuffer(channel.system_address, 0, channel.buffer_size)
-        group.add_member(pin)
+        if group is not None:
+            group.add_member(pin)
         return NTSTATUS.SUCCESS, pin
 
 
@@ -75,6 +76,28 @@ class WaveCyclicPin(CyclicBufferPin):
         self.service_group = service_group
         self.notification_bytes = 0
         self._position_events = []     # (linear byte position, event)
+
+    async def _set_notification_freq(self):
+        """SetNotificationFreq at the port's interval; the bytes per interval come back
+        through the FrameSize out-parameter (IMiniportWaveCyclicStream::SetNotificationFreq:
+        the return value is the interval in ms, which Windows' port ignores). Sizes the
+        buffer view and, without a service group, the port's own service period."""
+        _interval_ms, frame_size = await self.stream.set_notification_freq(
+            self.port.notification_ms)
+        if not frame_size:
+            return NTSTATUS.INVALID_BUFFER_SIZE
+        self.notification_bytes = frame_size
+        channel = self.dma_channel
+        self.buffer_size = channel.buffer_size
+        self.buffer = CyclicBuffer(channel.system_address, 0, channel.buffer_size)
+        if self.service_group is None:
+            # no service group from NewStream: the port services the pin on its own timer,
+            # once per notification interval
+            self.wake_period = self.port.notification_ms * 10_000
+        return NTSTATUS.SUCCESS
+
+    async def _format_changed(self):
+        return await self._set_notification_freq()
 
     def service(self):
         """IServiceSink::RequestService from the miniport's DPC: wake the copy engine."""
@@ -105,6 +128,7 @@ class WaveCyclicPin(CyclicBufferPin):
         return offset if nt_success(status) else 0
 
     def normalize_physical_position(self, position):
+        """``(status, 100-ns units)`` (IMiniportWaveCyclicStream::NormalizePhysicalPosition)."""
         return self.stream.normalize_physical_position(position)
 
     def add_position_event(self, position, event):
@@ -124,6 +148,7 @@ class WaveCyclicPin(CyclicBufferPin):
         return status
 
     async def _release(self):
-        self.service_group.remove_member(self)
+        if self.service_group is not None:
+            self.service_group.remove_member(self)
         await self.stream.close()
         self.dma_channel.free_buffer()

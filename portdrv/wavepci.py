@@ -7,22 +7,32 @@ them to its DMA engine and releases them, in order, as the hardware finishes the
 completes when it has been mapped to its end (or terminated) and all its mappings are released.
 
 - GetMapping answers NOT_FOUND when nothing is ready; the port then calls the stream's
-  MappingAvailable once, when the client's next packet arrives.
+  MappingAvailable once, when the client's next packet arrives - and only then: a cancel or a
+  revoke does not call it (IMiniportWavePciStream::MappingAvailable). A miniport that revoked
+  mappings asks for more itself (from its Service).
+- ReleaseMapping must come in the order the mappings were handed out (IPortWavePciStream::
+  ReleaseMapping); an out-of-order release is refused with INVALID_PARAMETER.
 - TerminatePacket ends the packet being mapped where the mapping has got to.
 - On STOP, and when the client cancels a packet with mappings out, the port calls
   RevokeMappings(first, last) (tags inclusive) and expects the number of mappings revoked that
-  had not been released; after a cancel it calls MappingAvailable if packets remain, since
-  the revoke may have left the miniport nothing queued (and so no interrupt to come).
+  had not been released. STOP cancels pending packets, except a capture packet the hardware
+  had partly filled: it is terminated there and completes with what it holds.
 - Position: a 64-bit byte count since the stream started, from the miniport;
   NormalizePhysicalPosition turns bytes into 100-ns units.
+- Service groups: the miniport's Init answers ``(status, group or None)``; the port joins that
+  group and its service calls the miniport's Service (IMiniportWavePci::Service). NewStream
+  answers a group per stream; the pin joins it and its service calls the stream's Service
+  (IMiniportWavePciStream::Service). A stream without a group (NULL) is serviced on the
+  port's own timer every :data:`WAVEPCI_SERVICE_PERIOD_100NS` while it is not stopped.
 
-Miniport contract (duck-typed, statuses as values): ``async init(port, resources)``,
-``get_description()``, ``async new_stream(port_stream, pin_id, capture, fmt) -> (status,
-stream, service_group)``; stream: ``async set_format(fmt)``, ``async set_state(state)``,
-``get_allocator_framing() -> AllocatorFraming``, ``async mapping_available()``,
-``async service()``, ``async revoke_mappings(first_tag, last_tag) -> (status, count)``,
-``async get_position() -> (status, bytes)``, ``normalize_physical_position(bytes)``,
-``async close()``.
+Miniport contract (duck-typed, statuses as values): ``async init(port, resources) -> (status,
+service_group)``, ``service()``, ``get_description()``, ``async new_stream(port_stream,
+pin_id, capture, fmt) -> (status, stream, service_group)`` (the stream starts with ``fmt``);
+stream: ``async set_format(fmt)`` (only for a later change on a stopped pin),
+``async set_state(state)``, ``get_allocator_framing() -> (status, AllocatorFraming)``,
+``async mapping_available()``, ``async service()``, ``async revoke_mappings(first_tag,
+last_tag) -> (status, count)``, ``async get_position() -> (status, bytes)``,
+``normalize_physical_position(bytes) -> (status, 100-ns units)``, ``async close()``.
 """
 
 from __future__ import annotations
@@ -31,10 +41,16 @@ from dataclasses import dataclass
 
 from .ksstate import KSSTATE
 from .packets import Packet
-from .port import Pin, Port
+from .port import Pin, ServiceGroupPort
+from .service_group import ServiceTimer
 from .status import NTSTATUS, nt_success
 
-__all__ = ["PortWavePci", "PortWavePciStream", "WavePciPin", "Mapping", "AllocatorFraming"]
+__all__ = ["PortWavePci", "PortWavePciStream", "WavePciPin", "Mapping", "AllocatorFraming",
+           "WAVEPCI_SERVICE_PERIOD_100NS"]
+
+#: the port's own service period for a stream whose NewStream gave no service group (10 ms,
+#: the WaveCyclic port's notification interval)
+WAVEPCI_SERVICE_PERIOD_100NS = 100_000
 
 
 @dataclass(frozen=True)
@@ -74,22 +90,28 @@ class PortWavePciStream:
         return self._pin._terminate_packet()
 
 
-class PortWavePci(Port):
-    """IPortWavePci: binds a WavePci miniport and makes its pins."""
+class PortWavePci(ServiceGroupPort):
+    """IPortWavePci: binds a WavePci miniport (joining the service group its Init hands back)
+    and makes its pins."""
+
+    #: the period of a pin's own service timer when NewStream gave no service group
+    service_period_100ns = WAVEPCI_SERVICE_PERIOD_100NS
 
     async def new_pin(self, filter, pin_id, fmt):
         capture = filter.pins[pin_id].capture
         pin = WavePciPin(self, filter, pin_id, capture, fmt)
+        # the initial format goes to NewStream; no SetFormat follows (IMiniportWavePci::
+        # NewStream, IMiniportWavePciStream::SetFormat)
         status, stream, group = await self.miniport.new_stream(pin.port_stream, pin_id,
                                                                capture, fmt)
         if not nt_success(status):
             return status, None
         pin.stream, pin.service_group = stream, group
-        status = await stream.set_format(fmt)
-        if not nt_success(status):
-            await stream.close()
-            return status, None
-        group.add_member(pin)
+        if group is not None:
+            group.add_member(pin)
+        else:
+            pin.service_timer = ServiceTimer(self.resources.scheduler, pin,
+                                             self.service_period_100ns)
         return NTSTATUS.SUCCESS, pin
 
 
@@ -99,11 +121,13 @@ class WavePciPin(Pin):
     def __init__(self, port, filter, pin_id, capture, fmt):
         super().__init__(port, filter, pin_id, capture, fmt)
         self.service_group = None
+        self.service_timer = None     # the port's own timer when NewStream gave no group
         self.port_stream = PortWavePciStream(self)
         self._packets = []            # not yet completed, in order
         self._map_index = 0           # index in _packets of the packet being mapped
         self._mappings = {}           # tag -> Mapping, handed out and not released/revoked
         self._refused = False         # a GetMapping was refused: MappingAvailable owed
+        self._stopping = False        # the pin is on its way to STOP
         self._eos_queued = False
         self._reading = []            # capture packets queued by read()
         self._read_backlog = bytearray()
@@ -166,7 +190,9 @@ class WavePciPin(Pin):
         this before RUN gives the hardware somewhere to store from the first frame on."""
         if not self.capture:
             return
-        framing = self.get_allocator_framing()
+        status, framing = self.get_allocator_framing()
+        if not nt_success(status):
+            raise MemoryError("the miniport gave no allocator framing")
         while len(self._reading) < framing.frames:
             status, packet = self.read_packet(framing.frame_size)
             if status != NTSTATUS.PENDING:
@@ -214,14 +240,8 @@ class WavePciPin(Pin):
         packet.complete(NTSTATUS.CANCELLED)
         self._changed.set()
         self._complete_ready()          # packets behind it may have been waiting on it
-        if out:
-            # the revoke may have emptied the miniport's queue (no interrupt to come): tell it
-            # about what is left now, or about the next packet when it arrives
-            if self._map_index < len(self._packets) and self.state != KSSTATE.STOP:
-                self._refused = False
-                await self.stream.mapping_available()
-            else:
-                self._refused = True
+        # no MappingAvailable here: only a refused GetMapping earns one (IMiniportWavePci
+        # Stream::MappingAvailable); a miniport that revoked mappings asks again itself
         return NTSTATUS.SUCCESS
 
     @property
@@ -241,26 +261,47 @@ class WavePciPin(Pin):
         return (position if nt_success(status) else 0), self.mapped_bytes
 
     def normalize_physical_position(self, position):
+        """``(status, 100-ns units)`` (IMiniportWavePciStream::NormalizePhysicalPosition)."""
         return self.stream.normalize_physical_position(position)
 
     def get_allocator_framing(self):
+        """``(status, AllocatorFraming)`` (IMiniportWavePciStream::GetAllocatorFraming)."""
         return self.stream.get_allocator_framing()
 
     # ---- state ----------------------------------------------------------------------------------
 
     async def _step(self, state):
-        if state == KSSTATE.STOP and self._mappings:
-            await self._revoke(list(self._mappings.values()))
-        status = await self.stream.set_state(state)
-        if nt_success(status) and state == KSSTATE.STOP:
+        # from here until the stream is stopped no mapping is handed out (a DPC the revoke
+        # requested would otherwise map packets STOP is about to cancel)
+        self._stopping = state == KSSTATE.STOP
+        try:
+            if self._stopping and self._mappings:
+                await self._revoke(list(self._mappings.values()))
+            status = await self.stream.set_state(state)
+        finally:
+            self._stopping = False
+        if not nt_success(status):
+            return status
+        if state == KSSTATE.STOP:
             self._flush()
+        if self.service_timer is not None:
+            if state == KSSTATE.STOP:
+                self.service_timer.stop()
+            else:
+                self.service_timer.start()
         return status
 
     def _flush(self):
-        """STOP: every pending packet completes as cancelled; the mapping cursor restarts."""
+        """STOP: pending packets complete as cancelled, but a capture packet the hardware had
+        partly filled is terminated there and completes with its data (TerminatePacket, as
+        the port does on RUN -> STOP); the mapping cursor restarts."""
         self._reading.clear()
         self._read_backlog.clear()
         for packet in self._packets:
+            if self.capture and packet.done:
+                packet.limit = packet.done
+                packet.complete(NTSTATUS.SUCCESS)
+                continue
             packet.complete(NTSTATUS.CANCELLED)
             if not self.capture:
                 packet.release()
@@ -274,7 +315,10 @@ class WavePciPin(Pin):
             return
         await self.set_state(KSSTATE.STOP)
         self._closed = True
-        self.service_group.remove_member(self)
+        if self.service_group is not None:
+            self.service_group.remove_member(self)
+        if self.service_timer is not None:
+            self.service_timer.stop()
         await self.stream.close()
         self.filter.pin_closed(self)
 
@@ -288,6 +332,8 @@ class WavePciPin(Pin):
     # ---- IPortWavePciStream ---------------------------------------------------------------------
 
     def _get_mapping(self, tag):
+        if self._stopping:
+            return NTSTATUS.NOT_FOUND, 0, 0, 0
         while self._map_index < len(self._packets):
             packet = self._packets[self._map_index]
             mapped, limit = packet.mapped, packet.limit
@@ -311,9 +357,11 @@ class WavePciPin(Pin):
         return NTSTATUS.NOT_FOUND, 0, 0, 0
 
     def _release_mapping(self, tag):
-        mapping = self._mappings.pop(tag, None)
-        if mapping is None:
+        # mappings are released in the order they were handed out (IPortWavePciStream::
+        # ReleaseMapping): only the oldest outstanding tag may go
+        if not self._mappings or next(iter(self._mappings)) != tag:
             return NTSTATUS.INVALID_PARAMETER
+        mapping = self._mappings.pop(tag)
         mapping.released = True
         packet = mapping.packet
         packet.outstanding -= 1

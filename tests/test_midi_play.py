@@ -85,3 +85,19 @@ def test_midi_play_to_the_wire(tmp_path, port):
     else:
         assert all(m["error_us"] >= 0 for m in report["messages"])
         assert report["max_timing_error_us"] < 5000   # software timing: late, not lost
+
+
+def test_seconds_stops_like_a_player(tmp_path):
+    """--seconds 0.06 plays the messages due before 60 ms, then All Notes Off on the channel
+    they used, at 60 ms: no note is left sounding."""
+    path = tmp_path / "song.mid"
+    path.write_bytes(two_track_file())
+    report_path = tmp_path / "r.json"
+    result = pcsim("midi", "play", path, "--seconds", "0.06", "--report", report_path, "-q")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(report_path.read_text())
+    assert report["intact"] and report["all_notes_off"] == 1
+    sent = [(m["intended_us"], m["data"]) for m in report["messages"]]
+    assert [t for t, _ in sent] == [0, 25000, 50000, 60000]
+    assert sent[-1][1] == "b07b00"              # CC 123 (All Notes Off) on channel 1
+    assert report["messages_on_wire"] == 4

@@ -76,6 +76,7 @@ def test_play_rejects_bad_input(tmp_path, kind, text):
 @pytest.mark.parametrize("args,text", [
     (["--waves", "w.txt"], "must end in .fst or .vcd"),
     (["--out", "nodir/out.wav"], "does not exist"),
+    (["--packet-mode", "--miniport", "wavecyclic"], "--packet-mode needs --miniport wavert"),
 ])
 def test_play_rejects_bad_options(tmp_path, args, text):
     src = make_wav(tmp_path / "in.wav")
@@ -138,6 +139,36 @@ def test_record_from_wav_bit_identical(tmp_path, sim, miniport):
         skip = report["lead_in_frames"]
         a.setpos(skip)
         assert b.getnframes() == frames
+        assert a.readframes(frames) == b.readframes(frames)
+
+
+@pytest.mark.parametrize("sim", ["icarus", "verilator"])
+def test_play_and_record_in_packet_mode_bit_identical(tmp_path, sim):
+    """``--packet-mode``: WaveRT packet mode (SetWritePacket / GetReadPacket), play and
+    record both bit for bit; the play report has the write-to-DAC latency."""
+    src = speech(tmp_path, FRAMES[sim])
+    out, rep = tmp_path / "out.wav", tmp_path / "r.json"
+    result = pcsim("play", src, "--sim", sim, "--packet-mode", "--out", out, "--report", rep,
+                   "-q")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(rep.read_text())
+    assert report["packet_mode"] and report["packets"] > 0
+    assert report["bit_exact"] and report["frames_out"] == FRAMES[sim]
+    assert report["underruns"] == 0
+    if sim == "verilator":   # Icarus's two packets are both written before RUN: no sample
+        assert report["write_latency_frames"]["samples"] > 0
+    with wave.open(str(src)) as a, wave.open(str(out)) as b:
+        assert a.readframes(10**7) == b.readframes(10**7)
+    frames = FRAMES[sim] // 2
+    rec = tmp_path / "rec.wav"
+    result = pcsim("record", rec, "--seconds", frames / 48000, "--in", src, "--sim", sim,
+                   "--packet-mode", "--report", rep, "-q")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(rep.read_text())
+    assert report["packet_mode"] and report["packets"] > 0
+    assert report["bit_exact"] and report["frames_out"] == frames
+    with wave.open(str(src)) as a, wave.open(str(rec)) as b:
+        a.setpos(report["lead_in_frames"])
         assert a.readframes(frames) == b.readframes(frames)
 
 

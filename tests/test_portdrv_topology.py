@@ -151,6 +151,7 @@ class Recorder:
 class FakePin:
     def __init__(self, log, name, state):
         self.log, self.name, self.state, self.closed = log, name, state, False
+        self.stream = FakeMiniport(log, f"{name} stream")
 
     async def set_state(self, state):
         self.log.append((self.name, state))
@@ -182,16 +183,21 @@ def power_setup(veto=NTSTATUS.SUCCESS):
 
 
 def test_power_down_and_up_in_portcls_order():
+    """IPowerNotify ("Implementing IPowerNotify"): running streams paused, then every miniport
+    and stream object with IPowerNotify told (streams before their miniport going down, the
+    miniport before its streams coming up; was: miniports only), then PowerChangeState;
+    coming up PowerChangeState first, the notifications, then the streams run again."""
     async def body(sched):
         pm, log, running = power_setup()
         D0, D3 = DevicePowerState.D0, DevicePowerState.D3
         assert await pm.set_power_state(D3) == NTSTATUS.SUCCESS
-        assert log == [("query", D3), ("running", KSSTATE.PAUSE), ("wave", D3),
-                       ("adapter", D3)]
+        assert log == [("query", D3), ("running", KSSTATE.PAUSE), ("paused stream", D3),
+                       ("running stream", D3), ("wave", D3), ("adapter", D3)]
         log.clear()
         assert await pm.set_power_state(D0) == NTSTATUS.SUCCESS
-        assert log == [("query", D0), ("adapter", D0), ("wave", D0), ("running", "resync"),
-                       ("paused", "resync"), ("running", KSSTATE.RUN)]
+        assert log == [("query", D0), ("adapter", D0), ("wave", D0), ("running stream", D0),
+                       ("paused stream", D0), ("running", "resync"), ("paused", "resync"),
+                       ("running", KSSTATE.RUN)]
         assert pm.state == D0 and running.state == KSSTATE.RUN
         log.clear()
         assert await pm.set_power_state(D0) == NTSTATUS.SUCCESS and log == []

@@ -24,8 +24,9 @@ class FakeStream:
     """Takes mappings while there is room (like a BDL ring) and 'plays' them in order when
     told, releasing them; revokes a tag range on request."""
 
-    def __init__(self, port_stream, memory, room):
+    def __init__(self, port_stream, memory, room, scheduler):
         self.port_stream, self.memory, self.room = port_stream, memory, room
+        self.scheduler = scheduler
         self.queue = []          # (tag, address, length, flags)
         self.out = bytearray()
         self.next_tag = 0
@@ -61,6 +62,9 @@ class FakeStream:
         lo, hi = tags.index(first), tags.index(last)
         count = hi - lo + 1
         del self.queue[lo:hi + 1]
+        # no MappingAvailable follows a revoke: ask for mappings again from the DPC, as a
+        # miniport's Service would
+        self.scheduler.spawn(self.service())
         return NTSTATUS.SUCCESS, count
 
     async def set_state(self, state):
@@ -77,7 +81,7 @@ class FakeStream:
         return NTSTATUS.SUCCESS, len(self.out)
 
     def get_allocator_framing(self):
-        return AllocatorFraming(8, 1920)
+        return NTSTATUS.SUCCESS, AllocatorFraming(8, 1920)
 
     async def close(self):
         pass
@@ -91,7 +95,11 @@ class FakeMiniport:
     async def init(self, port, resources):
         self.resources = resources
         self.group = ServiceGroup(resources.scheduler)
-        return NTSTATUS.SUCCESS
+        self.service_calls = 0
+        return NTSTATUS.SUCCESS, self.group
+
+    def service(self):
+        self.service_calls += 1
 
     def get_description(self):
         rng = (AudioDataRange(2, 16, 16, 48000, 48000),)
@@ -99,7 +107,8 @@ class FakeMiniport:
                                                rng, 1),))
 
     async def new_stream(self, port_stream, pin_id, capture, fmt):
-        stream = FakeStream(port_stream, self.resources.memory, self.room)
+        stream = FakeStream(port_stream, self.resources.memory, self.room,
+                            self.resources.scheduler)
         self.streams.append(stream)
         return NTSTATUS.SUCCESS, stream, self.group
 
@@ -197,6 +206,7 @@ def test_every_byte_once_in_order_or_revoked(ops, room):
                 await pin.set_state(KSSTATE.RUN)
             elif op == "terminate":
                 pin.port_stream.terminate_packet()
+        await sched.sleep_100ns(0)          # the fake's DPC after a revoke
         while fake.queue:
             fake.play(len(fake.queue))
         # what came out is, packet by packet in order, each packet's data (all of it for a

@@ -128,6 +128,7 @@ class FakeStream:
         self.base = 0                    # where the buffer starts inside the MDL
         self.count = 0
         self.freed = []                  # free_audio_buffer calls
+        self.freed_with_notification = []    # free_buffer_with_notification calls
         self.closed = False
         self.mute_until = -1             # IOC interrupts before this time are lost
         self.ioc = 0                     # boundary crossings
@@ -195,9 +196,10 @@ class FakeStream:
     async def set_format(self, fmt):
         self.formats.append(fmt)
         if self.state == RUN:
-            return NTSTATUS.INVALID_DEVICE_STATE
-        self.fmt = fmt
-        return self.miniport.format_status
+            return NTSTATUS.INVALID_PARAMETER     # IMiniportWaveRTStream::SetFormat
+        if self.miniport.set_format_status == SUCCESS:
+            self.fmt = fmt
+        return self.miniport.set_format_status
 
     async def allocate_buffer_with_notification(self, count, size):
         if count not in (1, 2):
@@ -211,20 +213,27 @@ class FakeStream:
         if self.mdl is not None or self.state != STOP:
             return NTSTATUS.INVALID_DEVICE_STATE, None, 0, 0, None
         unit = self.fmt.block_align * max(count, 1)
-        size = requested // unit * unit
+        size = -(-requested // unit) * unit      # at least the request (AllocateAudioBuffer)
         if size <= 0:
             return NTSTATUS.INVALID_BUFFER_SIZE, None, 0, 0, None
         quirk = self.miniport.quirk
         base = 64 if quirk == "offset" else 0
-        nbytes = requested if quirk == "requested" else size
+        nbytes = size + PAGE // 2 if quirk == "larger" else size
         mdl = self.port_stream.allocate_pages_for_mdl(base + nbytes)
         if mdl is None:
             return NTSTATUS.INSUFFICIENT_RESOURCES, None, 0, 0, None
         self.mdl, self.size, self.count, self.base = mdl, size, count, base
         return SUCCESS, mdl, size, base, "cached"
 
+    async def free_buffer_with_notification(self, mdl, size):
+        self.freed_with_notification.append((mdl, size))
+        await self._free(mdl)
+
     async def free_audio_buffer(self, mdl, size):
         self.freed.append((mdl, size))
+        await self._free(mdl)
+
+    async def _free(self, mdl):
         if mdl is self.mdl:
             self.port_stream.free_pages_from_mdl(mdl)
             self.mdl = None
@@ -301,15 +310,17 @@ class FakeStream:
 
 class FakeMiniport:
     """A WaveRT miniport whose streams are :class:`FakeStream`. Knobs: statuses to answer
-    from init / new_stream / set_format / register_notification_event and a buffer ``quirk``
-    ("requested": the MDL holds the requested bytes, the reported size is rounded down;
+    from init / new_stream / new_stream's format (``format_status``) / set_format /
+    register_notification_event and a buffer ``quirk``
+    ("larger": the MDL holds half a page more than the reported size;
     "offset": the buffer starts 64 bytes into the MDL)."""
 
     def __init__(self, init_status=SUCCESS, new_stream_status=SUCCESS, format_status=SUCCESS,
-                 register_status=SUCCESS, quirk=None):
+                 register_status=SUCCESS, quirk=None, set_format_status=SUCCESS):
         self.init_status = init_status
         self.new_stream_status = new_stream_status
         self.format_status = format_status
+        self.set_format_status = set_format_status
         self.register_status = register_status
         self.quirk = quirk
         self.streams = []
@@ -332,6 +343,8 @@ class FakeMiniport:
     async def new_stream(self, port_stream, pin_id, capture, fmt):
         if self.new_stream_status != SUCCESS:
             return self.new_stream_status, None
+        if self.format_status != SUCCESS:          # NewStream takes the initial format
+            return self.format_status, None
         stream = FakeStream(self, port_stream, pin_id, capture, fmt)
         self.streams.append(stream)
         return SUCCESS, stream
@@ -660,10 +673,13 @@ def test_data_intersection_size_query_too_small_and_success():
     assert flt.data_intersection(PIN_RENDER, client, 0) == (NTSTATUS.BUFFER_OVERFLOW, None, 82)
     assert flt.data_intersection(PIN_RENDER, client, 81) == (NTSTATUS.BUFFER_TOO_SMALL, None, 82)
     assert flt.data_intersection(PIN_RENDER, client, 82) == (SUCCESS, FMT, 82)
-    # a 24-bit request only matches the second range; its format is EXTENSIBLE (104 bytes)
+    # a 24-bit request only matches the second range; the default handler answers a plain
+    # WAVEFORMATEX, 24 bits in 24 (82 bytes), never WAVEFORMATEXTENSIBLE (was: EXTENSIBLE,
+    # 104 bytes) - "Data-Intersection Handlers"
     status, fmt, size = flt.data_intersection(PIN_CAPTURE, AudioDataRange(2, 24, 32, 8000,
                                                                            48000), 200)
-    assert status == SUCCESS and size == 104 and fmt == WaveFormat.pcm(2, 48000, 24)
+    assert status == SUCCESS and size == 82
+    assert fmt == WaveFormat.pcm(2, 48000, 24, extensible=False)
 
 
 def test_data_intersection_no_match_bridge_and_bad_pin():
@@ -768,21 +784,28 @@ def test_port_init_statuses():
 
 
 def test_new_pin_sets_format_buffer_and_notification():
-    """Opening a pin sets the format, allocates the buffer (size rounded by the miniport, 20 ms
-    by default) with the asked notification count and registers one event (none for 0)."""
+    """Opening a pin gives the format to NewStream and never calls SetFormat (IMiniportWaveRT::
+    NewStream, IMiniportWaveRTStream::SetFormat; was: SetFormat right after NewStream),
+    allocates the buffer (at least the requested size, rounded up by the miniport:
+    IMiniportWaveRTStream::AllocateAudioBuffer; 20 ms by default) with the asked notification
+    count and registers one event (none for 0)."""
     async def body(sched):
         s = await make_system(sched)
         cs = await s.client.open("wave", PIN_RENDER, FMT, buffer_bytes=9606)
         st = cs.pin.stream
-        assert st.formats == [FMT] and cs.format == FMT
-        assert (cs.pin.buffer_size, st.count, len(st.events)) == (9600, 2, 1)
+        assert st.formats == [] and st.fmt == FMT and cs.format == FMT
+        assert (cs.pin.buffer_size, st.count, len(st.events)) == (9608, 2, 1)
         assert cs.state == STOP and st.steps == []
         dflt = await s.client.open("wave", PIN_RENDER, FMT, notifications=0)
         assert dflt.pin.buffer_size == FMT.avg_bytes_per_sec // 50
         assert dflt.pin.stream.count == 0 and dflt.pin.stream.events == []
         await cs.close()
-        assert st.events == [] and st.freed and st.closed
+        # a buffer with notification goes back through FreeBufferWithNotification
+        # (IMiniportWaveRTStreamNotification::FreeBufferWithNotification), one without
+        # through FreeAudioBuffer
+        assert st.events == [] and st.freed_with_notification and not st.freed and st.closed
         await dflt.close()
+        assert dflt.pin.stream.freed and not dflt.pin.stream.freed_with_notification
         assert len(s.memory._free) == s.free
     run(body)
 
@@ -795,9 +818,9 @@ def test_failed_pin_creation_returns_status_memory_and_instance():
                 ({}, {"notifications": 3}, NTSTATUS.INVALID_PARAMETER),
                 ({"new_stream_status": NTSTATUS.INSUFFICIENT_RESOURCES}, {},
                  NTSTATUS.INSUFFICIENT_RESOURCES),
-                ({"format_status": NTSTATUS.NOT_SUPPORTED}, {}, NTSTATUS.NOT_SUPPORTED),
+                ({"format_status": NTSTATUS.INVALID_PARAMETER}, {}, NTSTATUS.INVALID_PARAMETER),
                 ({"register_status": NTSTATUS.UNSUCCESSFUL}, {}, NTSTATUS.UNSUCCESSFUL),
-                ({}, {"buffer_bytes": 4, "notifications": 2}, NTSTATUS.INVALID_BUFFER_SIZE)]:
+                ({}, {"buffer_bytes": 0, "notifications": 2}, NTSTATUS.INVALID_BUFFER_SIZE)]:
             s = await make_system(sched, **knobs)
             with pytest.raises(StatusError) as err:
                 await s.client.open("wave", PIN_RENDER, FMT, **opts)
@@ -810,13 +833,14 @@ def test_failed_pin_creation_returns_status_memory_and_instance():
 
 def test_failed_event_registration_frees_the_audio_buffer_through_the_miniport():
     """If the buffer was allocated and a later set-up step fails, the port hands the buffer
-    back with free_audio_buffer (so the miniport can release its BDL) before closing."""
+    back through the miniport (FreeBufferWithNotification for a buffer with notification, so
+    the miniport can release its BDL) before closing."""
     async def body(sched):
         s = await make_system(sched, register_status=NTSTATUS.UNSUCCESSFUL)
         with pytest.raises(StatusError):
             await open_render(s)
         st = s.miniport.streams[0]
-        assert len(st.freed) == 1 and st.mdl is None
+        assert len(st.freed_with_notification) == 1 and not st.freed and st.mdl is None
     run(body)
 
 
@@ -884,7 +908,7 @@ def test_close_while_running_steps_down_and_returns_everything():
         await sched.sleep_100ns(30 * MS)
         await cs.close()
         assert st.steps == [ACQUIRE, PAUSE, RUN, PAUSE, ACQUIRE, STOP]
-        assert st.events == [] and len(st.freed) == 1 and st.closed
+        assert st.events == [] and len(st.freed_with_notification) == 1 and st.closed
         assert len(s.memory._free) == s.free and s.filter.instances[PIN_RENDER] == 0
         assert await cs.pin.set_state(RUN) == NTSTATUS.INVALID_DEVICE_STATE
     run(body)
@@ -1180,15 +1204,15 @@ def test_render_can_restart_after_end_of_stream_and_stop():
     run(body)
 
 
-@pytest.mark.parametrize("quirk", ["requested", "offset"])
+@pytest.mark.parametrize("quirk", ["larger", "offset"])
 def test_render_uses_the_buffer_window_the_miniport_reports(quirk):
     """The cyclic buffer is the ``size`` bytes at ``offset`` in the MDL the miniport returned,
     even if the MDL is larger: audio written there plays bit-exact."""
     async def body(sched):
         s = await make_system(sched, quirk=quirk)
-        cs = await open_render(s, buffer_bytes=BUF + 2)
+        cs = await open_render(s, buffer_bytes=BUF - 6)
         st = cs.pin.stream
-        assert cs.pin.buffer_size == BUF
+        assert cs.pin.buffer_size == BUF          # rounded up to whole frames per half
         data = audio(bytes_at(200), 11)
         cs.write(data)
         cs.end_of_stream()

@@ -14,6 +14,8 @@ TESTS = [
     "state_transitions",
     "pins_and_formats",
     "dpc_latency_spike_glitches_and_recovers",
+    "packet_mode_play_and_record",
+    "packet_mode_latency_against_cyclic",
 ]
 
 

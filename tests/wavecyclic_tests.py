@@ -13,6 +13,7 @@ from miniports.adapter import WAVE_FILTER
 from miniports.wavecyclic import PIN_CAPTURE, PIN_RENDER
 from portdrv.formats import WaveFormat
 from portdrv.ksstate import KSSTATE
+from portdrv.status import NTSTATUS
 from rtl.regmap import stream_reg
 
 from wavert_tests import STEREO16, TIMEOUT_MS, size
@@ -123,7 +124,9 @@ async def position_wraps_pause_and_stop(dut):
     await stream.close()
     want = expected_dac_frames(pcm, 2, 16)
     assert tb.speaker.frames[:len(want)] == want and pin.glitches == 0
-    assert pin.normalize_physical_position(192000) == 10_000_000
+    # NormalizePhysicalPosition answers a status with the value (IMiniportWaveCyclicStream::
+    # NormalizePhysicalPosition; was: the bare value)
+    assert pin.normalize_physical_position(192000) == (NTSTATUS.SUCCESS, 10_000_000)
 
 
 @cocotb.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
