@@ -121,6 +121,9 @@ class _EngineCore(Elaboratable):
         m.submodules.burst = plan = BurstPlanner()
         m.d.comb += [plan.addr.eq(ent_addr), plan.remaining.eq(picb)]
         offset, beats, burst_bytes = plan.offset, plan.beats, plan.bytes
+        # the plan is registered: in the cycle after the entry moves it is still the old one
+        plan_stale = Signal()
+        m.d.sync += plan_stale.eq(0)
 
         # latched burst
         b_beats = Signal(5)
@@ -180,7 +183,7 @@ class _EngineCore(Elaboratable):
                         ready = fifo_free >= beats
                     else:
                         ready = bytes_avail >= burst_bytes
-                    with m.If(ready):
+                    with m.If(ready & ~plan_stale):
                         m.d.sync += [b_beats.eq(beats), b_offset.eq(offset),
                                      b_left.eq(burst_bytes), b_bytes.eq(burst_bytes),
                                      b_beat.eq(0), b_err.eq(0)]
@@ -212,6 +215,7 @@ class _EngineCore(Elaboratable):
                             # CIV and PICB change together
                             m.d.sync += [civ.eq(next_idx), ent_addr.eq(desc_addr),
                                          picb.eq(desc_len), ioc.eq(bus.rdata[0]),
+                                         plan_stale.eq(1),
                                          entry_valid.eq(1)]
                             m.next = "NEXT"
 
@@ -264,7 +268,8 @@ class _EngineCore(Elaboratable):
                 with m.If(b_err):
                     m.next = "FAULT"
                 with m.Else():
-                    m.d.sync += [ent_addr.eq(ent_addr + b_bytes), picb.eq(picb - b_bytes)]
+                    m.d.sync += [ent_addr.eq(ent_addr + b_bytes), picb.eq(picb - b_bytes),
+                                 plan_stale.eq(1)]
                     m.d.comb += dpos.add.eq(1)
                     with m.If(e.dpl_enable):
                         m.next = "POS_ADDR"

@@ -42,7 +42,10 @@ class StreamFormat(wiring.Component):
 class BurstPlanner(wiring.Component):
     """The next burst of a BDL entry at byte ``addr`` with ``remaining`` bytes: ``beats`` =
     min(MAX_BURST, words to the 4 KiB boundary, words the entry still needs), starting at byte
-    lane ``offset`` of the first word, moving ``bytes`` bytes."""
+    lane ``offset`` of the first word, moving ``bytes`` bytes.
+
+    The outputs are registered (the arithmetic is a long carry chain, kept out of the DMA state
+    machine's cycle): they are the plan for the inputs of the previous cycle."""
 
     def __init__(self):
         super().__init__({"addr": In(32), "remaining": In(32), "beats": Out(5),
@@ -54,14 +57,18 @@ class BurstPlanner(wiring.Component):
         words_to_page = Signal(11)
         words_needed = Signal(33)
         limit = Signal(11)
+        beats = Signal.like(self.beats)
         full_bytes = Signal(7)
         m.d.comb += [
-            self.offset.eq(offset),
             words_to_page.eq((PAGE - Cat(Const(0, 2), self.addr[2:12])) >> 2),
             words_needed.eq((self.remaining + offset + 3) >> 2),
             limit.eq(Mux(words_to_page < MAX_BURST, words_to_page, MAX_BURST)),
-            self.beats.eq(Mux(words_needed < limit, words_needed, limit)),
-            full_bytes.eq(self.beats * 4 - offset),
+            beats.eq(Mux(words_needed < limit, words_needed, limit)),
+            full_bytes.eq(beats * 4 - offset),
+        ]
+        m.d.sync += [
+            self.offset.eq(offset),
+            self.beats.eq(beats),
             self.bytes.eq(Mux(self.remaining < full_bytes, self.remaining, full_bytes)),
         ]
         return m
