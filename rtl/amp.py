@@ -31,8 +31,9 @@ def saturate24(m, value, name):
 class GainUnit(wiring.Component):
     """One amplifier multiplier with its gain ROM, shared in time by the amps of a signal path.
 
-    A pipeline of :data:`LATENCY` stages: the ROM lookup, the multiply, then rounding and
-    saturation, each registered, so no clock period holds more than one of them. An operation
+    A pipeline of :data:`LATENCY` stages: the ROM lookup (a block RAM on FPGAs, whose output is
+    slow), its output registered, the multiply, then rounding and saturation, so no clock period
+    holds more than one of them. An operation
     started in a cycle with ``en`` high (``x`` with ``setting``: bit 7 mute, bits 6:0 gain index)
     has :func:`rtl.gain.apply_gain` of them in ``y`` from ``LATENCY`` cycles later until the
     next result; one operation can start every cycle. Nothing is clocked while no operation is
@@ -47,7 +48,7 @@ class GainUnit(wiring.Component):
     """
 
     #: cycles from an operation's ``en`` to the first cycle ``y`` holds its result
-    LATENCY = 3
+    LATENCY = 4
 
     def __init__(self):
         super().__init__({
@@ -64,21 +65,26 @@ class GainUnit(wiring.Component):
         # stage 1: coefficient from the ROM, sample and mute held beside it
         coef = rom.read_port(domain="sync")
         m.d.comb += [coef.addr.eq(self.setting[:7]), coef.en.eq(self.en)]
-        valid = Signal(2)                       # an operation in stages 2 and 3
+        valid = Signal(self.LATENCY - 1)        # an operation in stages 2, 3 and 4
         x1, mute1 = Signal(signed(24)), Signal()
-        m.d.sync += valid.eq(Cat(self.en, valid[0]))
+        m.d.sync += valid.eq(Cat(self.en, valid[:-1]))
         with m.If(self.en):
             m.d.sync += [x1.eq(self.x), mute1.eq(self.setting[7])]
 
-        # stage 2: the Q4.20 product (a muted operation multiplies by 0)
-        product = Signal(signed(24 + COEF_BITS + 1))
+        # stage 2: the coefficient registered (a muted operation multiplies by 0)
+        x2, coef2 = Signal(signed(24)), Signal(unsigned(COEF_BITS))
         with m.If(valid[0]):
-            m.d.sync += product.eq(x1 * Mux(mute1, 0, coef.data))
+            m.d.sync += [x2.eq(x1), coef2.eq(Mux(mute1, 0, coef.data))]
 
-        # stage 3: rounded at bit 20 to nearest with ties away from zero (add half an LSB,
+        # stage 3: the Q4.20 product
+        product = Signal(signed(24 + COEF_BITS + 1))
+        with m.If(valid[1]):
+            m.d.sync += product.eq(x2 * coef2)
+
+        # stage 4: rounded at bit 20 to nearest with ties away from zero (add half an LSB,
         # less one for negative products, then shift arithmetically), saturated to 24 bits
         rounded = Signal(signed(product.shape().width - COEF_FRAC_BITS + 1))
-        with m.If(valid[1]):
+        with m.If(valid[2]):
             m.d.comb += rounded.eq((product + (1 << (COEF_FRAC_BITS - 1)) - product[-1])
                                    >> COEF_FRAC_BITS)
             m.d.sync += self.y.eq(saturate24(m, rounded, "result"))

@@ -51,11 +51,11 @@ slot, one output frame is computed, per channel (a DAC that got nothing contribu
     mix   = sat24(mixamp0(dacamp_A(A)) + mixamp1(dacamp_B(B)))
     dac_l = hpamp(mix)                       (likewise dac_r with the right-channel amps)
 
-Each channel has one pipelined :class:`rtl.amp.GainUnit` (a result three cycles after an
+Each channel has one pipelined :class:`rtl.amp.GainUnit` (a result four cycles after an
 operation) that does the five gains, overlapping the two DAC paths (nothing is clocked between
-frames). The output frame appears :data:`DAC_PIPELINE` = 11 cycles after the ``rx_valid``
+frames). The output frame appears :data:`DAC_PIPELINE` = 14 cycles after the ``rx_valid``
 cycle, with a one-cycle ``dac_valid`` pulse: the controller's ``frame_tick`` to ``dac_valid`` is
-270 clocks (259 on the link + 11). ``dac_l``/``dac_r`` hold until the next frame.
+273 clocks (259 on the link + 14). ``dac_l``/``dac_r`` hold until the next frame.
 Amp settings changed by a verb while a frame is in the pipeline apply from the next gain step.
 
 The ADC samples at ``48000 * (MULT+1) / (DIV+1)`` Hz from its format: at every link frame start

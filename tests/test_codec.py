@@ -18,7 +18,7 @@ from rtl.gain import (GAIN_TABLE, GAIN_TOLERANCE_DB, COEF_FRAC_BITS, apply_gain,
 from rtl.i2s_link import LinkMaster, pack_frame, unpack_frame, slot_word
 
 
-DAC_LATENCY = 270      # frame_tick -> dac_valid (link 259 + 11 cycles of gain pipeline)
+DAC_LATENCY = 273      # frame_tick -> dac_valid (link 259 + 14 cycles of gain pipeline)
 MAX, MIN = (1 << 23) - 1, -(1 << 23)
 
 
