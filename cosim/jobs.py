@@ -5,13 +5,15 @@ writes the typed result; the host side is :func:`harness.runner.run_sim_job`."""
 from pathlib import Path
 
 import cocotb
+from cocotb.triggers import SimTimeoutError, with_timeout
 
 from harness.frames import expected_dac_frames, pack_frames, tone_frames, unpack_frames
-from harness.job import MixerResult, read_job, report_progress
+from harness.job import MixerResult, ScenarioResult, read_job, report_progress
 from portdrv.client import MixerClient
 
 from .midi_play import play_midi_messages
 from .render_job import render_pcm
+from .scenario import run_scenario
 from .soc_env import SocEnv
 from .stack_audio import play_through_stack, record_through_stack
 from .system import AudioSystem
@@ -92,3 +94,19 @@ async def midi_job(dut):
     result = await play_midi_messages(system, job, progress=_progress(job))
     result.write(job.result)
 
+
+
+@cocotb.test()
+async def scenario_job(dut):
+    """One randomized fault scenario (``pcsim campaign``). Not finishing within the
+    scenario's simulated-time bound is a hang, reported as such."""
+    job = read_job()
+    system = AudioSystem(dut, wave_miniport=job.spec["miniport"],
+                         seed=job.spec["memory_seed"])
+    await system.start()
+    try:
+        result = await with_timeout(run_scenario(system, job.spec), job.spec["bound_us"], "us")
+    except SimTimeoutError:
+        result = ScenarioResult(violations=[f"hang: not finished after "
+                                            f"{job.spec['bound_us']} us of simulated time"])
+    result.write(job.result)

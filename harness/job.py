@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-__all__ = ["Job", "RenderJob", "PlayJob", "RecordJob", "MixerJob", "MidiJob",
+__all__ = ["Job", "RenderJob", "PlayJob", "RecordJob", "MixerJob", "MidiJob", "ScenarioJob",
            "Result", "StreamResult", "PlayResult", "RecordResult", "MixerResult", "MidiResult",
-           "WireMessage", "read_job", "read_result", "write_json_atomic", "JOB_ENV",
-           "DEFAULT_CLK_HZ", "MINIPORTS", "report_progress"]
+           "ScenarioResult", "WireMessage", "read_job", "read_result", "write_json_atomic",
+           "JOB_ENV", "DEFAULT_CLK_HZ", "MINIPORTS", "report_progress"]
 
 #: the environment variable naming the job file inside the simulator
 JOB_ENV = "PCSIM_JOB"
@@ -104,14 +104,11 @@ class MidiJob(Job):
     messages: list = field(default_factory=list)   # [time_us, hex bytes]
 
 
-JOB_KINDS = {cls.kind: cls for cls in (RenderJob, PlayJob, RecordJob, MixerJob, MidiJob)}
-
-
 def read_job(path=None):
     """The job in ``path`` (default: the file ``$PCSIM_JOB`` names)."""
     raw = json.loads(Path(path or os.environ[JOB_ENV]).read_text())
-    cls = JOB_KINDS[raw.pop("kind")]
-    return cls(**raw)
+    kinds = {cls.kind: cls for cls in Job.__subclasses__()}
+    return kinds[raw.pop("kind")](**raw)
 
 
 def report_progress(job, done, total):
@@ -206,3 +203,28 @@ class MidiResult(Result):
 def read_result(cls, path):
     """A result of type ``cls`` from ``path``."""
     return cls(**json.loads(Path(path).read_text()))
+
+
+@dataclass
+class ScenarioJob(Job):
+    """``pcsim campaign``: one randomized fault scenario (``spec`` as
+    :func:`pcsim.campaign.draw_scenario` draws it from ``seed``)."""
+    kind: ClassVar[str] = "scenario_job"
+    seed: int = 0
+    spec: dict = field(default_factory=dict)
+
+
+@dataclass
+class ScenarioResult(Result):
+    """What one scenario found: each broken invariant in ``violations`` (empty: passed)."""
+    violations: list = field(default_factory=list)
+    faults: dict = field(default_factory=dict)       # kind -> times injected
+    frames_in: int = 0
+    frames_out: int = 0
+    unaccounted_frames: int = 0
+    glitches: int = 0
+    hardware_xruns: int = 0
+    silent_frames: int = 0
+    held_frames: int = 0
+    sim_time_ns: int = 0
+    wall_s: float = 0.0

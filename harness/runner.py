@@ -9,12 +9,13 @@ from pathlib import Path
 
 from .build import JOB_MODULE, build, run, soc_design
 from .job import (JOB_ENV, MidiJob, MidiResult, MixerJob, MixerResult, PlayJob, PlayResult,
-                  RecordJob, RecordResult, RenderJob, StreamResult, read_result)
+                  RecordJob, RecordResult, RenderJob, ScenarioJob, ScenarioResult,
+                  StreamResult, read_result)
 
 __all__ = ["run_sim_job"]
 
 RESULT_TYPES = {RenderJob: StreamResult, PlayJob: PlayResult, RecordJob: RecordResult,
-                MixerJob: MixerResult, MidiJob: MidiResult}
+                MixerJob: MixerResult, MidiJob: MidiResult, ScenarioJob: ScenarioResult}
 #: how often the host looks at the job's progress file (s)
 PROGRESS_POLL_S = 0.5
 

@@ -14,13 +14,14 @@ from harness.job import MINIPORTS, MixerJob
 from rtl.export import TOPS, verilog_text
 from rtl.regmap import REGMAP
 
-from . import __version__, bench, demo
+from . import __version__, bench, campaign, demo
 from .errors import (EXIT_CHECK_FAILED, EXIT_CODES, EXIT_INTERRUPTED, EXIT_OK,
                      EXIT_SIMULATION, EXIT_USAGE, SimulationError, UsageError)
 from .midi import midi_play
 from .mixer import format_mixer
 from .outputs import STDIO, atomic_write_text, check_outputs
 from .play import play, record, volume_note
+from .progress import Progress
 from .session import Session
 
 __all__ = ["main", "build_parser"]
@@ -130,6 +131,35 @@ def cmd_demo(args):
 def cmd_bench(args):
     return bench.run(sims=args.sim, seconds=args.seconds, path=args.path,
                      miniport=args.miniport, pgo=args.pgo, json_path=args.json)
+
+
+def cmd_campaign(args):
+    if args.merge:
+        outputs = campaign.check_report_path(args.report, args.merge) if args.report else {}
+        report = campaign.merge_reports(args.merge)
+    elif args.replay is not None:
+        outputs = campaign.check_report_path(args.report) if args.report else {}
+        with Session(f"scenario {args.replay}", {}) as session:
+            workdir = Path(args.keep) if args.keep else session.workdir / "job"
+            report = session.run_with(campaign.replay, args.replay, args.sim, workdir,
+                                      args.sabotage)
+    else:
+        outputs = campaign.check_report_path(args.report) if args.report else {}
+        bar = Progress("campaign", unit="scenarios")
+        try:
+            report = campaign.run_campaign(args.scenarios, args.seed, sim=args.sim,
+                                           shard=campaign.parse_shard(args.shard),
+                                           jobs=args.jobs, sabotage=args.sabotage,
+                                           keep_dir=args.keep_dir, on_done=bar)
+        finally:
+            bar.close()
+    if outputs:
+        campaign.write_report(outputs["report file"], report)
+    if not args.quiet:
+        sys.stdout.write(campaign.summary_table(report) if "scenarios" in report
+                         else json.dumps(report, indent=2) + "\n")
+    failed = report["failures"] if "scenarios" in report else report["violations"]
+    return EXIT_CHECK_FAILED if failed else EXIT_OK
 
 
 def _number(kind, check, what):
@@ -268,6 +298,27 @@ def build_parser():
                    help="Verilator: the plain build, not the profile-guided one")
     b.add_argument("--json", metavar="FILE", help="also write the results here")
     b.set_defaults(func=cmd_bench)
+
+    c = sub.add_parser("campaign", help="randomized fault scenarios through the whole stack")
+    c.add_argument("--scenarios", type=positive_int, default=100, metavar="N",
+                   help="scenarios in the campaign (default: 100)")
+    c.add_argument("--seed", type=int, default=1, metavar="S", help="the campaign's seed")
+    c.add_argument("--shard", default="0/1", metavar="I/K",
+                   help="run only scenarios i with i %% K == I (reports merge with --merge)")
+    c.add_argument("--jobs", type=positive_int, metavar="J",
+                   help="scenarios run at once (default: the number of cores)")
+    c.add_argument("--keep-dir", metavar="DIR",
+                   help="where failed scenarios' folders are kept (default: a new "
+                        "temporary folder, named in the report)")
+    c.add_argument("--replay", type=int, metavar="SEED",
+                   help="run exactly the scenario with this seed (a failure's repro)")
+    c.add_argument("--keep", metavar="DIR", help=argparse.SUPPRESS)
+    c.add_argument("--merge", nargs="+", metavar="R.json", help="merge shard reports")
+    c.add_argument("--sabotage", choices=("drop_buffer",), help=argparse.SUPPRESS)
+    _simulator_option(c)
+    c.add_argument("--report", metavar="R.json", help="write the JSON report here")
+    c.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    c.set_defaults(func=cmd_campaign)
     return p
 
 

@@ -75,6 +75,17 @@ class Session:
         finally:
             bar.close()
 
+    def run_with(self, function, *args):
+        """``function(*args)`` (which runs a simulation job itself), with a failed
+        simulation reported as :meth:`run` does."""
+        try:
+            return function(*args)
+        except SimulationFailed as exc:
+            folder = self._keep_job_folder()
+            exc = str(exc).replace(str(self.workdir / "job"), str(folder))
+            raise SimulationError(f"simulation failed: {exc}; kept: log in {folder}/sim.log") \
+                from None
+
     def _keep_job_folder(self) -> Path:
         """Move the job's folder out of the temporary folder (which is about to go)."""
         kept = Path(tempfile.mkdtemp(prefix="pcsim-failed-"))
