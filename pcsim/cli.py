@@ -14,7 +14,7 @@ from harness.job import MINIPORTS, MixerJob
 from rtl.export import TOPS, verilog_text
 from rtl.regmap import REGMAP
 
-from . import __version__, bench, campaign, demo
+from . import __version__, bench, board, campaign, demo
 from .errors import (EXIT_CHECK_FAILED, EXIT_CODES, EXIT_INTERRUPTED, EXIT_OK,
                      EXIT_SIMULATION, EXIT_USAGE, SimulationError, UsageError)
 from .midi import midi_play
@@ -70,6 +70,8 @@ def _packet_mode_option(parser):
 
 
 def cmd_play(args):
+    if args.target != "sim":
+        return board.play_on_target(args)
     note = volume_note(args.volume)
     if note:
         print(f"pcsim: note: {note}", file=sys.stderr)
@@ -249,6 +251,7 @@ def build_parser():
                     help="play only the first S seconds")
     _packet_mode_option(pl)
     _run_options(pl)
+    board.add_play_target(pl)
     pl.set_defaults(func=cmd_play)
 
     rc = sub.add_parser("record", help="record from the microphone through the driver stack")
@@ -319,6 +322,8 @@ def build_parser():
     c.add_argument("--report", metavar="R.json", help="write the JSON report here")
     c.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     c.set_defaults(func=cmd_campaign)
+
+    board.add_board_commands(sub, MINIPORTS)    # fpga build/program, board play
     return p
 
 

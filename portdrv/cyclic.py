@@ -111,7 +111,8 @@ class CyclicBufferPin(Pin):
         if len(data) % self.format.block_align:
             return NTSTATUS.INVALID_PARAMETER, None
         try:
-            packet = Packet(self._memory, self._scheduler, len(data), data, end_of_stream)
+            memory = self.port.resources.client_memory or self._memory
+            packet = Packet(memory, self._scheduler, len(data), data, end_of_stream)
         except MemoryError:
             return NTSTATUS.INSUFFICIENT_RESOURCES, None
         return self._packets.submit(packet), packet

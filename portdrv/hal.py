@@ -30,6 +30,8 @@ __all__ = [
     "ResourceList",
     "Scheduler",
     "SimpleScheduler",
+    "TimeBase",
+    "WrappedEvent",
     "SoftInterruptLine",
     "SoftPhysicalMemory",
 ]
@@ -69,6 +71,26 @@ class HalEvent(ABC):
     @abstractmethod
     async def wait(self) -> None:
         """Return at once if the event is set, else suspend until :meth:`set`."""
+
+
+class WrappedEvent(HalEvent):
+    """A :class:`HalEvent` over any event object with ``set``/``clear``/``is_set`` and an
+    awaitable ``wait`` (asyncio's, cocotb's)."""
+
+    def __init__(self, event):
+        self._event = event
+
+    def set(self):
+        self._event.set()
+
+    def clear(self):
+        self._event.clear()
+
+    def is_set(self):
+        return self._event.is_set()
+
+    async def wait(self):
+        await self._event.wait()
 
 
 class Scheduler(Clock):
@@ -183,6 +205,10 @@ class ResourceList:
     parameters: dict = field(default_factory=dict)
     #: the device's power control, for adapters that manage power (None: always on)
     power: DevicePower | None = None
+    #: where client packets live when the port copies them into a cyclic buffer (WaveRT,
+    #: WaveCyclic): memory the device never reads. None: ``memory``. A device with its own
+    #: DMA memory (a board behind a serial bridge) keeps client data on the host this way.
+    client_memory: PhysicalMemory | None = None
 
 
 # ---------------------------------------------------------------- pure-Python implementation
@@ -214,6 +240,19 @@ class _Event(HalEvent):
         await self._scheduler._await_parked(fut, task)
 
 
+class TimeBase(ABC):
+    """An outside clock a :class:`SimpleScheduler` can follow (e.g. a simulated board whose
+    time also moves while the host talks to it): it reads the time and moves it forward."""
+
+    @abstractmethod
+    def now_100ns(self) -> int:
+        ...
+
+    @abstractmethod
+    def advance_to(self, t_100ns: int) -> None:
+        """Let time run until ``t_100ns`` (no-op if it is already past)."""
+
+
 class SimpleScheduler(Scheduler):
     """A :class:`Scheduler` on ``asyncio`` with a virtual 100-ns clock that starts at 0.
 
@@ -230,7 +269,9 @@ class SimpleScheduler(Scheduler):
 
     _SETTLE_TURNS = 1000
 
-    def __init__(self):
+    def __init__(self, timebase: TimeBase | None = None):
+        #: with a timebase the clock is the timebase's, and jumps move the timebase
+        self._timebase = timebase
         self._now = 0
         self._seq = 0
         self._timers = []  # heap of (deadline, seq, future, task)
@@ -239,7 +280,14 @@ class SimpleScheduler(Scheduler):
 
     # Clock
     def now_100ns(self) -> int:
+        if self._timebase is not None:
+            self._now = max(self._now, self._timebase.now_100ns())
         return self._now
+
+    def _move_to(self, t):
+        if self._timebase is not None and t > self.now_100ns():
+            self._timebase.advance_to(t)
+        self._now = max(self.now_100ns(), t)
 
     async def sleep_100ns(self, n: int) -> None:
         n = int(n)
@@ -247,7 +295,7 @@ class SimpleScheduler(Scheduler):
             raise ValueError(f"sleep of {n} x 100 ns: must be >= 0")
         fut, task = self._park()
         self._seq += 1
-        heapq.heappush(self._timers, (self._now + n, self._seq, fut, task))
+        heapq.heappush(self._timers, (self.now_100ns() + n, self._seq, fut, task))
         await self._await_parked(fut, task)
 
     # Scheduler
@@ -267,13 +315,13 @@ class SimpleScheduler(Scheduler):
         n = int(n)
         if n < 0:
             raise ValueError("time cannot go backwards")
-        target = self._now + n
+        target = self.now_100ns() + n
         while True:
             await self._settle()
             if not self._timers or self._timers[0][0] > target:
                 break
             self._fire_next()
-        self._now = target
+        self._move_to(target)
 
     async def run(self, coro):
         """Run ``coro`` to completion in virtual time and return its result.
@@ -310,7 +358,7 @@ class SimpleScheduler(Scheduler):
     def _fire_next(self):
         """Jump to the earliest deadline and wake every sleeper due then."""
         deadline = self._timers[0][0]
-        self._now = max(self._now, deadline)
+        self._move_to(deadline)
         while self._timers and self._timers[0][0] == deadline:
             _, _, fut, task = heapq.heappop(self._timers)
             self._wake(fut, task)

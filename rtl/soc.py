@@ -1,5 +1,6 @@
-"""Top levels: ``audio_soc`` (controller + codec) and ``controller`` (I2S pins for an external
-codec), with flat port names in cocotbext-axi style (``s_axil_awaddr``, ``m_axi_rdata``...)."""
+"""Top levels: ``audio_soc`` (controller + codec) and ``controller`` (the controller with the
+codec link's pins), with flat port names in cocotbext-axi style (``s_axil_awaddr``,
+``m_axi_rdata``...)."""
 
 from amaranth.hdl import Module, ResetInserter
 from amaranth.lib import wiring
@@ -76,15 +77,21 @@ class AudioSoC(_FlatTop):
 
 
 class ControllerTop(_FlatTop):
-    """The controller alone with I2S pins and the codec command streams as ports, for boards
-    with an external codec chip: the ``controller`` Verilog top."""
+    """The controller alone: the ``controller`` Verilog top.
+
+    ``link_*`` carry this project's codec link (a TDM frame of four tagged 32-bit slots per
+    48 kHz period on I2S-style pins, see :mod:`rtl.i2s_link`), not standard I2S: the other end
+    must be a codec speaking that link (such as :class:`rtl.codec.Codec` in another device).
+    The codec command/response streams are ports too. For a standard I2S DAC/ADC use
+    ``audio_soc`` and a Philips I2S serializer on its DAC/ADC ports, as the board tops do
+    (:mod:`rtl.pmod_i2s`)."""
 
     def __init__(self, clk_hz=12_288_000):
         self.clk_hz = clk_hz
         self.controller = Controller(clk_hz)
         super().__init__({
             **_common_ports(self.controller),
-            "i2s_bclk": Out(1), "i2s_lrclk": Out(1), "i2s_dout": Out(1), "i2s_din": In(1),
+            "link_bclk": Out(1), "link_lrclk": Out(1), "link_dout": Out(1), "link_din": In(1),
             "codec_cmd_data": Out(32), "codec_cmd_valid": Out(1), "codec_cmd_ready": In(1),
             "codec_resp_data": In(32), "codec_resp_valid": In(1), "codec_resp_ready": Out(1),
         })
@@ -95,8 +102,8 @@ class ControllerTop(_FlatTop):
         m.submodules.controller = ctl
         self._bind(m, ctl)
         m.d.comb += [
-            self.i2s_bclk.eq(ctl.i2s_bclk), self.i2s_lrclk.eq(ctl.i2s_lrclk),
-            self.i2s_dout.eq(ctl.i2s_dout), ctl.i2s_din.eq(self.i2s_din),
+            self.link_bclk.eq(ctl.i2s_bclk), self.link_lrclk.eq(ctl.i2s_lrclk),
+            self.link_dout.eq(ctl.i2s_dout), ctl.i2s_din.eq(self.link_din),
             self.codec_cmd_data.eq(ctl.codec_cmd.payload),
             self.codec_cmd_valid.eq(ctl.codec_cmd.valid),
             ctl.codec_cmd.ready.eq(self.codec_cmd_ready),

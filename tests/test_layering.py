@@ -12,13 +12,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # package -> top-level modules it must not import
 FORBIDDEN = {
-    "rtl": ("portdrv", "miniports", "harness", "cosim", "pcsim", "bench", "cocotb"),
+    "rtl": ("portdrv", "miniports", "harness", "cosim", "pcsim", "bench", "cocotb",
+            "boardhost"),
     "portdrv": ("rtl", "miniports", "harness", "cosim", "pcsim", "bench", "cocotb",
-                "amaranth"),
-    "miniports": ("harness", "cosim", "pcsim", "bench", "cocotb", "amaranth"),
-    "harness": ("portdrv", "miniports", "cosim", "pcsim", "bench"),
-    "cosim": ("pcsim", "bench"),
+                "amaranth", "boardhost"),
+    "miniports": ("harness", "cosim", "pcsim", "bench", "cocotb", "amaranth", "boardhost"),
+    "harness": ("portdrv", "miniports", "cosim", "pcsim", "bench", "boardhost"),
+    "cosim": ("pcsim", "bench", "boardhost"),
     "pcsim": ("portdrv", "miniports", "cosim", "bench", "cocotb"),
+    # the board seen from the host: the drivers over the serial bridge, in the pcsim process
+    "boardhost": ("cosim", "pcsim", "bench", "cocotb"),
 }
 PACKAGES = tuple(FORBIDDEN)
 # rtl modules the miniports may import: pure data and models, no Amaranth (the register map,
