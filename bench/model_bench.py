@@ -53,13 +53,16 @@ int main(int argc, char** argv) {
 """
 
 
-def _build(design, pgo: bool) -> Path:
-    """Build (or find cached) the model benchmark executable; returns its path."""
+def build_model(design, pgo: bool = False, extra_args=(), profile_flags: str = "") -> Path:
+    """Build (or find cached) the model benchmark executable of ``design`` (a
+    :class:`harness.build.Design`); returns its path. ``extra_args`` go to Verilator and
+    ``profile_flags`` to the compiler and linker (``bench.profile`` uses both); ``pgo``
+    compiles twice, trained on a short run."""
     cb.ensure_verilator_on_path()
     wrapper = design.wrapper()
-    options = cb.build_options("verilator", None, [], pgo)
+    options = cb.build_options("verilator", None, list(extra_args), pgo)
     key = cb.content_key(design.verilog, wrapper, MAIN_CPP, cb.simulator_version("verilator"),
-                         json.dumps(options, sort_keys=True))
+                         json.dumps(options, sort_keys=True), profile_flags)
     root = cb.cache_root() / f"model-bench-{key[:16]}"
     exe = root / "obj_dir" / "model_bench"
     done = root / ".done"
@@ -75,12 +78,12 @@ def _build(design, pgo: bool) -> Path:
         (root / f"{TB_TOP}.v").write_text(wrapper)
         (root / "main.cpp").write_text(MAIN_CPP)
         # cocotb's runner adds --public-flat-rw, which VERILATOR_ARGS undoes: not needed here
-        args = [a for a in cb.VERILATOR_ARGS if a != "--no-public-flat-rw"]
+        args = [a for a in cb.VERILATOR_ARGS if a != "--no-public-flat-rw"] + list(extra_args)
 
-        def compile_(profile_flags):
-            make_vars = cb.make_vars(profile_flags)
-            if profile_flags:      # the link needs the profiling runtime
-                make_vars.append(f"CFG_LDFLAGS_VERILATED={profile_flags}")
+        def compile_(flags):
+            make_vars = cb.make_vars(flags)
+            if flags:      # the link needs the profiling runtime
+                make_vars.append(f"CFG_LDFLAGS_VERILATED={flags}")
             cmd = ["verilator", "--cc", "--exe", "--build", "-j", "2", *args,
                    "--top-module", TB_TOP, f"{TB_TOP}.v", f"{design.top}.v", "main.cpp",
                    "-o", "model_bench"]
@@ -91,23 +94,26 @@ def _build(design, pgo: bool) -> Path:
 
         if pgo:
             compile_(cb.PGO_GENERATE_FLAGS)
-            _run(exe, 0.02, design)                      # training run writes *.gcda
+            run_model(exe, 0.02, design.clock_period_ps)  # training run writes *.gcda
             for obj in (root / "obj_dir").glob("*.o"):   # recompile everything with the profile
                 obj.unlink()
             exe.unlink()
             compile_(cb.PGO_USE_FLAGS)
         else:
-            compile_("")
+            compile_(profile_flags)
         done.write_text(key + "\n")
     return exe
 
 
-def _run(exe: Path, seconds: float, design) -> dict:
+def run_model(exe: Path, seconds: float, clock_period_ps: int, prefix=()) -> dict:
+    """Run a model benchmark executable for ``seconds`` of simulated time (under the command
+    ``prefix``, e.g. a profiler); returns its time, steps, wall time and cycles."""
     end_ps = int(seconds * 1e12)
-    out = subprocess.run([str(exe), str(end_ps)], capture_output=True, text=True, check=True,
-                         cwd=exe.parent)
+    out = subprocess.run([*prefix, str(exe), str(end_ps)], capture_output=True, text=True,
+                         check=True, cwd=exe.parent)
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    result["cycles"] = result["time_ps"] // design.clock_period_ps
+    result["cycles"] = result["time_ps"] // clock_period_ps
+    result["cycles_per_wall_s"] = result["cycles"] / result["wall_s"]
     return result
 
 
@@ -121,12 +127,10 @@ def main(argv=None):
         p.error(f"--seconds must be positive, got {args.seconds}")
     design = cb.soc_design()
     t0 = time.perf_counter()
-    exe = _build(design, args.pgo)
+    exe = build_model(design, args.pgo)
     built = time.perf_counter() - t0
-    r = _run(exe, args.seconds, design)
-    r.update(pgo=args.pgo, build_or_cache_s=built,
-             cycles_per_wall_s=r["cycles"] / r["wall_s"],
-             audio_s_per_wall_s=args.seconds / r["wall_s"])
+    r = run_model(exe, args.seconds, design.clock_period_ps)
+    r.update(pgo=args.pgo, build_or_cache_s=built, audio_s_per_wall_s=args.seconds / r["wall_s"])
     print(f"verilator model alone{' (PGO build)' if args.pgo else ''}, {args.seconds:.2f} s "
           f"simulated: {r['cycles']} cycles in {r['wall_s']:.2f} s -> "
           f"{r['cycles_per_wall_s'] / 1e6:.2f} M cycles/s, "

@@ -4,7 +4,7 @@ The numbers (table, rounding, saturation) are defined in :mod:`rtl.gain`, whose
 :func:`rtl.gain.apply_gain` is the bit-exact model of a :class:`GainUnit`.
 """
 
-from amaranth.hdl import Module, Signal, signed, unsigned
+from amaranth.hdl import Module, Signal, Cat, Mux, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -31,10 +31,13 @@ def saturate24(m, value, name):
 class GainUnit(wiring.Component):
     """One amplifier multiplier with its gain ROM, shared in time by the amps of a signal path.
 
-    In a cycle with ``en`` high it computes :func:`rtl.gain.apply_gain` of ``x`` with
-    ``setting`` (bit 7 mute, bits 6:0 gain index) into ``y``, which holds the result from the
-    next cycle until the next ``en``. Nothing is clocked while ``en`` is low; drive ``x`` and
-    ``setting`` to constants then, so the combinational multiplier stays idle too.
+    A pipeline of :data:`LATENCY` stages: the ROM lookup (a block RAM on FPGAs, whose output is
+    slow), its output registered, the multiply, then rounding and saturation, so no clock period
+    holds more than one of them. An operation
+    started in a cycle with ``en`` high (``x`` with ``setting``: bit 7 mute, bits 6:0 gain index)
+    has :func:`rtl.gain.apply_gain` of them in ``y`` from ``LATENCY`` cycles later until the
+    next result; one operation can start every cycle. Nothing is clocked while no operation is
+    in flight.
 
     Members
     -------
@@ -43,6 +46,9 @@ class GainUnit(wiring.Component):
     y : Out(signed(24))
         Its result, registered.
     """
+
+    #: cycles from an operation's ``en`` to the first cycle ``y`` holds its result
+    LATENCY = 4
 
     def __init__(self):
         super().__init__({
@@ -56,20 +62,30 @@ class GainUnit(wiring.Component):
         m = Module()
         m.submodules.rom = rom = Memory(shape=unsigned(COEF_BITS), depth=GAIN_STEPS,
                                         init=GAIN_TABLE)
-        coef = rom.read_port(domain="comb")
-        m.d.comb += coef.addr.eq(self.setting[:7])
-
-        # Q4.20 product, rounded at bit 20 to nearest with ties away from zero: add half an
-        # LSB, less one for negative products, then shift arithmetically.
-        product = Signal(signed(24 + COEF_BITS + 1))
-        m.d.comb += product.eq(self.x * coef.data)
-        rounded = Signal(signed(product.shape().width - COEF_FRAC_BITS + 1))
-        m.d.comb += rounded.eq((product + (1 << (COEF_FRAC_BITS - 1)) - product[-1])
-                               >> COEF_FRAC_BITS)
-        result = saturate24(m, rounded, "result")
+        # stage 1: coefficient from the ROM, sample and mute held beside it
+        coef = rom.read_port(domain="sync")
+        m.d.comb += [coef.addr.eq(self.setting[:7]), coef.en.eq(self.en)]
+        valid = Signal(self.LATENCY - 1)        # an operation in stages 2, 3 and 4
+        x1, mute1 = Signal(signed(24)), Signal()
+        m.d.sync += valid.eq(Cat(self.en, valid[:-1]))
         with m.If(self.en):
-            with m.If(self.setting[7]):
-                m.d.sync += self.y.eq(0)
-            with m.Else():
-                m.d.sync += self.y.eq(result)
+            m.d.sync += [x1.eq(self.x), mute1.eq(self.setting[7])]
+
+        # stage 2: the coefficient registered (a muted operation multiplies by 0)
+        x2, coef2 = Signal(signed(24)), Signal(unsigned(COEF_BITS))
+        with m.If(valid[0]):
+            m.d.sync += [x2.eq(x1), coef2.eq(Mux(mute1, 0, coef.data))]
+
+        # stage 3: the Q4.20 product
+        product = Signal(signed(24 + COEF_BITS + 1))
+        with m.If(valid[1]):
+            m.d.sync += product.eq(x2 * coef2)
+
+        # stage 4: rounded at bit 20 to nearest with ties away from zero (add half an LSB,
+        # less one for negative products, then shift arithmetically), saturated to 24 bits
+        rounded = Signal(signed(product.shape().width - COEF_FRAC_BITS + 1))
+        with m.If(valid[2]):
+            m.d.comb += rounded.eq((product + (1 << (COEF_FRAC_BITS - 1)) - product[-1])
+                                   >> COEF_FRAC_BITS)
+            m.d.sync += self.y.eq(saturate24(m, rounded, "result"))
         return m

@@ -51,10 +51,11 @@ slot, one output frame is computed, per channel (a DAC that got nothing contribu
     mix   = sat24(mixamp0(dacamp_A(A)) + mixamp1(dacamp_B(B)))
     dac_l = hpamp(mix)                       (likewise dac_r with the right-channel amps)
 
-Each channel has one :class:`rtl.amp.GainUnit` that does the five gains in consecutive cycles
-(nothing is clocked between frames). The output frame appears six cycles after the
-``rx_valid`` cycle, with a one-cycle ``dac_valid`` pulse: the controller's ``frame_tick`` to
-``dac_valid`` is 265 clocks (259 on the link + 6). ``dac_l``/``dac_r`` hold until the next frame.
+Each channel has one pipelined :class:`rtl.amp.GainUnit` (a result four cycles after an
+operation) that does the five gains, overlapping the two DAC paths (nothing is clocked between
+frames). The output frame appears :data:`DAC_PIPELINE` = 14 cycles after the ``rx_valid``
+cycle, with a one-cycle ``dac_valid`` pulse: the controller's ``frame_tick`` to ``dac_valid`` is
+273 clocks (259 on the link + 14). ``dac_l``/``dac_r`` hold until the next frame.
 Amp settings changed by a verb while a frame is in the pipeline apply from the next gain step.
 
 The ADC samples at ``48000 * (MULT+1) / (DIV+1)`` Hz from its format: at every link frame start
@@ -88,6 +89,7 @@ from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from .amp import GainUnit, saturate24
+from .checked import CheckedComponent
 from .gain import AMP_0DB, SAMPLE_MAX
 from .i2s_link import LinkSlave, SLOTS, SLOT_BITS, check_frame_clocks
 
@@ -97,7 +99,7 @@ __all__ = [
     "NID_ROOT", "NID_AFG", "NID_DAC_A", "NID_DAC_B", "NID_ADC", "NID_MIXER", "NID_HP",
     "NID_MIC", "NID_LINE",
     "VENDOR_ID", "AMP_CAPS", "AMP_0DB", "PARAMS", "CONNECTIONS", "CONFIG_DEFAULT",
-    "FMT_RESET",
+    "FMT_RESET", "DAC_PIPELINE",
 ]
 
 
@@ -150,6 +152,11 @@ PARAMS = {
     NID_LINE: {0x09: _WCAP_IN_PIN, 0x0C: 0x20},
 }
 
+#: Cycles from the link's ``rx_valid`` to ``dac_valid``: five gain operations on a pipelined
+#: GainUnit (two pairs of dependent ones, then the headphone amp), the output register and the
+#: valid pulse (see ``Codec.elaborate``).
+DAC_PIPELINE = 3 * GainUnit.LATENCY + 2
+
 _PIN_CTL_RESET = {NID_HP: 0x40, NID_MIC: 0x20, NID_LINE: 0x20}   # out / in enabled
 
 
@@ -167,7 +174,7 @@ class _Amp:
         return self.left if side == "l" else self.right
 
 
-class Codec(wiring.Component):
+class Codec(CheckedComponent):
     """HDA-style codec on the slave end of the link (see the module docstring for the model).
 
     Parameters
@@ -193,14 +200,14 @@ class Codec(wiring.Component):
         Headphone jack presence, 1 = plugged.
     """
 
+    @classmethod
+    def check_parameters(cls, frame_clocks=256, unsol_depth=4):
+        check_frame_clocks(frame_clocks)
+        if not isinstance(unsol_depth, int) or unsol_depth < 1:
+            raise ValueError(f"unsol_depth must be a positive integer, not {unsol_depth!r}")
+
     def __init__(self, frame_clocks=256, unsol_depth=4):
-        try:
-            self.frame_clocks = check_frame_clocks(frame_clocks)
-            if not isinstance(unsol_depth, int) or unsol_depth < 1:
-                raise ValueError(f"unsol_depth must be a positive integer, not {unsol_depth!r}")
-        except ValueError:
-            self._MustUse__silence = True   # no "created but never used" warning on top
-            raise
+        self.frame_clocks = check_frame_clocks(frame_clocks)
         self.unsol_depth = unsol_depth
         super().__init__({
             "bclk":       In(1),
@@ -278,21 +285,25 @@ class Codec(wiring.Component):
                                     with m.Default():
                                         m.d.comb += right.eq(s[0:24])
 
-        # Gain: per side one GainUnit runs five operations in consecutive cycles, starting in
-        # the cycle of ``emit`` (c0); ``step[k]`` is high in cycle c(k+1). Each operation's
-        # result is in the unit's ``y`` the cycle after it:
-        #   c0 DAC A amp (x = A's sample)        c1 mixer input 0 amp (x = y: DAC A's output)
-        #   c2 DAC B amp (x = B's sample, held)  c3 mixer input 1 amp (x = y: DAC B's output)
-        #   c4 headphone amp (x = sat(mixer input 0's output + y)); the peak meters see this sum
-        #   c5 the headphone amp's output goes to dac_l/dac_r, dac_valid follows in c6
+        # Gain: per side one pipelined GainUnit (results LATENCY = L cycles after an operation)
+        # runs five operations, starting in the cycle of ``emit`` (t = 0); ``step[k]`` is high
+        # in cycle t = k + 1:
+        #   t = 0      DAC A amp (x = A's sample)
+        #   t = 1      DAC B amp (x = B's sample, held)
+        #   t = L      mixer input 0 amp (x = y: DAC A's output)
+        #   t = L+1    mixer input 1 amp (x = y: DAC B's output)
+        #   t = 2L     y is mixer input 0's output: held
+        #   t = 2L+1   headphone amp (x = sat(held + y)); the peak meters see this sum
+        #   t = 3L+1   the headphone amp's output goes to dac_l/dac_r, dac_valid follows
+        lat = GainUnit.LATENCY
         got_a, got_b = ins[NID_DAC_A][0], ins[NID_DAC_B][0]
         emit = Signal()
         m.d.comb += emit.eq(got_a | got_b)      # only ever set while rx_valid
-        step = Signal(5)
+        step = Signal(DAC_PIPELINE - 1)
         with m.If(emit | step.any()):
             m.d.sync += step.eq(Cat(emit, step[:-1]))
         m.d.sync += self.dac_valid.eq(step[-1])
-        peak_stb = step[3]
+        peak_stb = step[2 * lat]
         mixes = []
         for side, out in (("l", self.dac_l), ("r", self.dac_r)):
             m.submodules[f"gain_{side}"] = unit = GainUnit()
@@ -304,20 +315,20 @@ class Codec(wiring.Component):
                 m.d.comb += total.eq(mixed_a + unit.y)
             mix = saturate24(m, total, f"mix_{side}")
             mixes.append(mix)
-            ops = [(emit, sample[NID_DAC_A], amp_dac_a), (step[0], unit.y, amp_mix_a),
-                   (step[1], held_b, amp_dac_b), (step[2], unit.y, amp_mix_b),
-                   (step[3], mix, amp_hp)]
+            ops = [(emit, sample[NID_DAC_A], amp_dac_a), (step[0], held_b, amp_dac_b),
+                   (step[lat - 1], unit.y, amp_mix_a), (step[lat], unit.y, amp_mix_b),
+                   (peak_stb, mix, amp_hp)]
             for k, (when, x, amp) in enumerate(ops):
                 with (m.Elif if k else m.If)(when):
                     m.d.comb += [unit.en.eq(1), unit.x.eq(x), unit.setting.eq(amp.side(side))]
             with m.If(emit):
                 m.d.sync += held_b.eq(sample[NID_DAC_B])
-            with m.If(step[1]):
+            with m.If(step[2 * lat - 1]):
                 m.d.sync += mixed_a.eq(unit.y)
-            with m.If(step[4]):
+            with m.If(step[3 * lat]):
                 m.d.sync += out.eq(unit.y)
 
-        # Peak meters: |mixer sum| saturated to 23 bits (|-2^23| would need 24), updated in c4.
+        # Peak meters: |mixer sum| saturated to 23 bits (|-2^23| would need 24), updated at 2L+1.
         # F80 (in the verb handler below, which has priority) clears them.
         mags = []
         for peak, x, name in ((peak_l, mixes[0], "l"), (peak_r, mixes[1], "r")):
@@ -353,7 +364,7 @@ class Codec(wiring.Component):
         m.d.comb += self.adc_strobe.eq(take & (adc_tag != 0))
 
         # The selected input's amp applies: one GainUnit per side takes the pins in the strobe
-        # cycle, and the cycle after it the results go into slots 0-1 of the next frame.
+        # cycle, and LATENCY cycles later the results go into slots 0-1 of the next frame.
         for side, pin in (("l", self.adc_l), ("r", self.adc_r)):
             m.submodules[f"adc_gain_{side}"] = unit = GainUnit()
             with m.If(self.adc_strobe):
@@ -363,8 +374,10 @@ class Codec(wiring.Component):
                         with m.Case(sel):
                             m.d.comb += unit.setting.eq(amp.side(side))
         adc_l, adc_r = m.submodules.adc_gain_l.y, m.submodules.adc_gain_r.y
-        adc_done = Signal()
-        m.d.sync += adc_done.eq(self.adc_strobe)
+        adc_pipe = Signal(GainUnit.LATENCY)           # adc_pipe[-1]: the results are in y
+        with m.If(self.adc_strobe | adc_pipe.any()):
+            m.d.sync += adc_pipe.eq(Cat(self.adc_strobe, adc_pipe[:-1]))
+        adc_done = adc_pipe[-1]
 
         # Only slots 0-1 can carry data: the upper half of the frame is a register, the rest 0.
         tx_hi = Signal(2 * SLOT_BITS)

@@ -12,11 +12,18 @@ amaranth-soc's ``csr.reg``:
 
 Every register also has ``w_stb`` and ``r_stb`` (Out) pulses for side effects such as pops on
 read. Byte strobes are honoured: only the bytes enabled in ``w_strb`` change.
+
+Inside, the stored fields are not separate registers: all RW fields live in one wide register
+and all RW1C fields in another, laid out by register group, and the bus address is decoded
+once into one-hot word strobes. A simulator then evaluates a handful of processes per clock for
+the whole bank instead of a few per field, and synthesis shares the decode.
 """
 
-from amaranth.hdl import Module, Cat, Const
+from amaranth.hdl import Module, Signal, Cat, Const
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
+
+from .checked import CheckedComponent
 
 from .regmap import REGMAP
 
@@ -56,7 +63,7 @@ def _register_signature(reg, resets):
     return wiring.Signature(members)
 
 
-class RegisterBank(wiring.Component):
+class RegisterBank(CheckedComponent):
     """All registers of ``regmap`` behind one :class:`CSRBusSignature` target port.
 
     ``clear`` has one bit per register group (``groups``): while a bit is high, the storage of
@@ -68,18 +75,18 @@ class RegisterBank(wiring.Component):
     def __init__(self, regmap=REGMAP, addr_width=14, resets=None):
         self.regmap = regmap
         self.groups = tuple(dict.fromkeys(r.group for r in regmap))
-        self._regs = [r for r in regmap if r.alias_of is None]
-        try:
-            self.resets = self._check_resets(regmap, dict(resets or {}))
-        except (KeyError, ValueError):
-            self._MustUse__silence = True   # no "created but never used" warning
-            raise
+        self.registers = [r for r in regmap if r.alias_of is None]
+        self.resets = self._check_resets(regmap, dict(resets or {}))
         super().__init__({
             "bus": In(CSRBusSignature(addr_width)),
             "clear": In(len(self.groups)),
             "fields": Out(wiring.Signature({r.name: Out(_register_signature(r, self.resets))
-                                            for r in self._regs})),
+                                            for r in self.registers})),
         })
+
+    @classmethod
+    def check_parameters(cls, regmap=REGMAP, addr_width=14, resets=None):
+        cls._check_resets(regmap, dict(resets or {}))
 
     @staticmethod
     def _check_resets(regmap, resets):
@@ -104,76 +111,86 @@ class RegisterBank(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         bus = self.bus
-        read_value = {}
         words = self.regmap.words()
+        word_index = {offset: i for i, offset in enumerate(words)}
+        rw = _Storage(self, "RW")
+        w1c = _Storage(self, "RW1C")
 
-        # hardware sets RW1C bits every cycle; a write to the register (below) overrides this
-        for reg in self._regs:
+        # One-hot word decode, once for reads and once for writes: the per-register strobes
+        # and every field's write are then slices of these (no decode per field).
+        w_hit = Signal(len(words))
+        r_hit = Signal(len(words))
+        wmask = Signal(32)      # the written bits: byte strobes spread to bits
+        m.d.comb += wmask.eq(Cat(*[bus.w_strb[i].replicate(8) for i in range(4)]))
+        for stb, hit in ((bus.w_stb, w_hit), (bus.r_stb, r_hit)):
+            with m.If(stb):
+                with m.Switch(bus.addr):
+                    for offset, i in word_index.items():
+                        with m.Case(offset >> 2):
+                            m.d.comb += hit[i].eq(1)
+
+        # hardware sets RW1C bits every cycle; a write (below) overrides this, a clear wins
+        m.d.sync += w1c.value.eq(w1c.value | w1c.cat(lambda fp: fp.set))
+        read_value = {}
+        for reg in self.registers:
+            port = self.reg(reg.name)
+            i = word_index[reg.offset & ~3]
+            lane = reg.offset & 3
+            m.d.comb += [port.w_stb.eq(w_hit[i] & bus.w_strb[lane:lane + reg.size].any()),
+                         port.r_stb.eq(r_hit[i])]
+            parts = []
             for f in reg.fields:
-                if f.access == "RW1C":
-                    fp = getattr(self.reg(reg.name), f.name)
-                    m.d.sync += fp.data.eq(fp.data | fp.set)
+                fp = getattr(port, f.name)
+                if f.access in ("RW", "RW1C"):
+                    m.d.comb += fp.data.eq((rw if f.access == "RW" else w1c).of(reg, f))
+                    parts.append((f, fp.data))
+                elif f.access == "RWA":
+                    # the request: w_data is the bus data (meaningful only with w_stb)
+                    bits = slice(8 * lane + f.lsb, 8 * lane + f.lsb + f.width)
+                    m.d.comb += [fp.w_data.eq(bus.w_data[bits]),
+                                 fp.w_stb.eq(w_hit[i] & wmask[bits].any())]
+                    parts.append((f, fp.r_data))
+                else:
+                    parts.append((f, fp.r_data))
+            read_value[reg.name] = self._fields_value(reg, parts)
 
-        # Writes decode through one switch under w_stb (rather than a comparator and masks per
-        # register): simulators then do almost nothing for the bank on idle clocks.
         with m.If(bus.w_stb):
             with m.Switch(bus.addr):
                 for word_offset, regs in words.items():
                     with m.Case(word_offset >> 2):
                         for reg in regs:
                             if reg.alias_of is None:
-                                self._write(m, reg)
+                                self._write(m, reg, wmask, rw, w1c)
 
-        for reg in self._regs:
-            port = self.reg(reg.name)
-            cleared = self.clear[self.groups.index(reg.group)]
-            parts = []
-            for f in reg.fields:
-                fp = getattr(port, f.name)
-                if f.access in ("RW", "RW1C"):
-                    # last assignment wins: reset beats a write in the same cycle
-                    with m.If(cleared):
-                        m.d.sync += fp.data.eq(self.reset_value(reg, f))
-                    parts.append((f, fp.data))
-                else:
-                    parts.append((f, fp.r_data))
-            read_value[reg.name] = self._fields_value(reg, parts)
-
-        with m.If(bus.r_stb):
-            with m.Switch(bus.addr):
-                for word_offset, regs in words.items():
-                    with m.Case(word_offset >> 2):
-                        for reg in regs:
-                            if reg.alias_of is None:
-                                m.d.comb += self.reg(reg.name).r_stb.eq(1)
+        # CRST/SRST: last assignment wins, so reset beats a write in the same cycle
+        for g, group in enumerate(self.groups):
+            for store in (rw, w1c):
+                lo, hi = store.group_span(group)
+                if hi > lo:
+                    with m.If(self.clear[g]):
+                        m.d.sync += store.value[lo:hi].eq(store.init >> lo)
 
         # read mux: assemble every word from the registers (and aliases) that live in it
         with m.If(bus.r_stb):
             m.d.sync += bus.r_data.eq(0)
             with m.Switch(bus.addr):
-                for word_offset, regs in self.regmap.words().items():
+                for word_offset, regs in words.items():
                     with m.Case(word_offset >> 2):
                         m.d.sync += bus.r_data.eq(self._word(regs, read_value))
         return m
 
-    def _write(self, m, reg):
+    def _write(self, m, reg, wmask, rw, w1c):
         """Statements for a write hitting ``reg``'s word, honouring the byte strobes."""
         port = self.reg(reg.name)
-        lane = reg.offset & 3
-        strobes = self.bus.w_strb[lane:lane + reg.size]
-        wdata = self.bus.w_data[8 * lane:8 * lane + reg.width]
-        m.d.comb += port.w_stb.eq(strobes.any())
+        lane = 8 * (reg.offset & 3)
         for f in reg.fields:
             fp = getattr(port, f.name)
-            fw = wdata[f.lsb:f.lsb + f.width]
-            # the field's bits whose byte is enabled
-            fm = Cat(*[strobes[(f.lsb + i) // 8] for i in range(f.width)])
+            fw = self.bus.w_data[lane + f.lsb:lane + f.lsb + f.width]
+            fm = wmask[lane + f.lsb:lane + f.lsb + f.width]     # the field's enabled bits
             if f.access == "RW":
-                m.d.sync += fp.data.eq((fp.data & ~fm) | (fw & fm))
+                m.d.sync += rw.of(reg, f).eq((fp.data & ~fm) | (fw & fm))
             elif f.access == "RW1C":
-                m.d.sync += fp.data.eq((fp.data & ~(fw & fm)) | fp.set)
-            elif f.access == "RWA":
-                m.d.comb += [fp.w_data.eq(fw), fp.w_stb.eq(fm.any())]
+                m.d.sync += w1c.of(reg, f).eq((fp.data & ~(fw & fm)) | fp.set)
 
     @staticmethod
     def _fields_value(reg, parts):
@@ -201,3 +218,44 @@ class RegisterBank(wiring.Component):
         if pos < 32:
             parts.append(Const(0, 32 - pos))
         return Cat(*parts)
+
+
+class _Storage:
+    """The stored fields of one access type (RW or RW1C) of a bank, as one wide register:
+    grouped by register group (so that a CRST or SRST clears one slice), then by register.
+    Simulators evaluate one process for all of them instead of one per field."""
+
+    def __init__(self, bank, access):
+        self.bank = bank
+        self.slices = {}                # (register name, field name) -> (lsb, width)
+        self.spans = {}                 # group -> (lo, hi)
+        init, pos = 0, 0
+        for group in bank.groups:
+            lo = pos
+            for reg in bank.registers:
+                if reg.group != group:
+                    continue
+                for f in reg.fields:
+                    if f.access == access:
+                        self.slices[(reg.name, f.name)] = (pos, f.width)
+                        init |= bank.reset_value(reg, f) << pos
+                        pos += f.width
+            self.spans[group] = (lo, pos)
+        self.init = init
+        self.value = Signal(max(pos, 1), init=init, name=f"store_{access.lower()}")
+
+    def of(self, reg, f):
+        """The slice holding field ``f`` of register ``reg``."""
+        lsb, width = self.slices[(reg.name, f.name)]
+        return self.value[lsb:lsb + width]
+
+    def group_span(self, group):
+        """``(lo, hi)``: the bits of ``group``'s fields."""
+        return self.spans[group]
+
+    def cat(self, member):
+        """``member(field port)`` of every field, placed like the storage."""
+        ports = []
+        for (reg_name, f_name), _ in sorted(self.slices.items(), key=lambda kv: kv[1][0]):
+            ports.append(member(getattr(self.bank.reg(reg_name), f_name)))
+        return Cat(*ports)

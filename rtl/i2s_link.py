@@ -56,6 +56,8 @@ from amaranth.hdl import *
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .checked import CheckedComponent
+
 
 __all__ = [
     "FRAME_BITS", "SLOT_BITS", "SLOTS", "LINK_BITS_CLOCKS",
@@ -139,7 +141,7 @@ def _tx_advance(m, tx_n, tx_word, tx_rest):
                 m.d.sync += tx_word.eq(tx_word << 1)
 
 
-class LinkMaster(wiring.Component):
+class LinkMaster(CheckedComponent):
     """Controller end of the link: generates ``bclk``/``lrclk`` and a frame every
     ``frame_clocks`` clocks.
 
@@ -164,12 +166,12 @@ class LinkMaster(wiring.Component):
         Link pins.
     """
 
+    @classmethod
+    def check_parameters(cls, frame_clocks=256):
+        check_frame_clocks(frame_clocks)
+
     def __init__(self, frame_clocks=256):
-        try:
-            self.frame_clocks = check_frame_clocks(frame_clocks)
-        except ValueError:
-            self._MustUse__silence = True   # no "created but never used" warning on top
-            raise
+        self.frame_clocks = check_frame_clocks(frame_clocks)
         super().__init__({
             "enable":     In(1),
             "tx_slots":   In(FRAME_BITS),

@@ -90,6 +90,7 @@ from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
+from .checked import CheckedComponent
 from .regmap import MIDI_DIV_MIN, MIDI_QUEUE_DEPTH, MPU_ACK, MPU_RESET, MPU_UART_MODE
 
 __all__ = ["MidiUart", "SerialTx", "SerialRx", "TX_DEPTH", "RX_DEPTH", "QUEUE_LEAD",
@@ -199,7 +200,7 @@ class SerialRx(wiring.Component):
         return m
 
 
-class MidiUart(wiring.Component):
+class MidiUart(CheckedComponent):
     """The MIDI block: MPU-401 data/status ports, serial transmitter and receiver, their FIFOs
     and the timestamped output queue (behaviour in the module docstring).
 
@@ -210,13 +211,16 @@ class MidiUart(wiring.Component):
     is the controller's wall clock, ``irq`` the MIDI interrupt cause (MIS), ``tx``/``rx`` the
     serial pins (idle high)."""
 
-    def __init__(self, tx_depth=TX_DEPTH, rx_depth=RX_DEPTH, queue_depth=MIDI_QUEUE_DEPTH):
+    @classmethod
+    def check_parameters(cls, tx_depth=TX_DEPTH, rx_depth=RX_DEPTH,
+                         queue_depth=MIDI_QUEUE_DEPTH):
         for name, depth in (("tx_depth", tx_depth), ("rx_depth", rx_depth),
                             ("queue_depth", queue_depth)):
             if not isinstance(depth, int) or not 2 <= depth <= COUNTER_MAX:
-                self._MustUse__silence = True   # no "created but never used" warning
                 raise ValueError(f"{name} must be an integer from 2 to {COUNTER_MAX}, "
                                  f"not {depth!r}")
+
+    def __init__(self, tx_depth=TX_DEPTH, rx_depth=RX_DEPTH, queue_depth=MIDI_QUEUE_DEPTH):
         self.tx_depth, self.rx_depth, self.queue_depth = tx_depth, rx_depth, queue_depth
         super().__init__({
             "data_w_stb": In(1), "data_w_data": In(8),

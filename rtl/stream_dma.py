@@ -7,29 +7,30 @@ which end of the FIFO faces the bus.
 """
 
 from amaranth.hdl import Elaboratable, Module, Signal, Mux, Cat, Const, Array, ResetInserter
-from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from .axi import AXI4Signature, RESP_OKAY, BURST_INCR
+from .checked import CheckedComponent
 from .realigner import ByteRealigner
+from .stream_parts import MAX_BURST, BufferPosition, BurstPlanner, Cadence, StreamFormat
 
-__all__ = ["StreamEngine"]
-
-MAX_BURST = 16          # beats
-PAGE = 4096             # AXI bursts never cross a 4 KiB boundary
+__all__ = ["StreamEngine", "MAX_BURST"]
 
 
-class StreamEngine(wiring.Component):
+class StreamEngine(CheckedComponent):
     """Stream descriptor ``index``; ``output=True`` for render (memory -> link).
 
     Register-side ports mirror the SDn registers (see :mod:`rtl.regmap`); link-side ports carry
     one frame (left/right, signed 24-bit) per link frame tick when the stream's cadence is due."""
 
-    def __init__(self, index, output, fifo_depth=64, addr_width=32):
+    @classmethod
+    def check_parameters(cls, index, output, fifo_depth=64, addr_width=32):
         if fifo_depth < 2 * MAX_BURST:
             raise ValueError(f"stream FIFO depth {fifo_depth} is below two bursts "
                              f"({2 * MAX_BURST})")
+
+    def __init__(self, index, output, fifo_depth=64, addr_width=32):
         self.index = index
         self.output = output
         self.fifo_depth = fifo_depth
@@ -78,34 +79,30 @@ class _EngineCore(Elaboratable):
         depth = e.fifo_depth
 
         # ---- format --------------------------------------------------------------------------
-        chan, bits = e.fmt[0:4], e.fmt[4:7]
-        div, mult, base = e.fmt[8:11], e.fmt[11:14], e.fmt[14]
-        fmt_ok = Signal()
-        wide, stereo = Signal(), Signal()
-        fb = Signal(4)
-        m.d.comb += [
-            fmt_ok.eq((base == 0) & (mult <= div) & ((bits == 1) | (bits == 3)) & (chan <= 1)),
-            wide.eq(bits == 3),
-            stereo.eq(chan == 1),
-            fb.eq(Mux(wide, Mux(stereo, 8, 4), Mux(stereo, 4, 2))),
-        ]
+        m.submodules.format = self.format = fmt = StreamFormat()
+        m.d.comb += fmt.fmt.eq(e.fmt)
         fmt_written = Signal()
         with m.If(e.fmt_w_stb):
             m.d.sync += fmt_written.eq(1)
         m.d.comb += e.fifos.eq(Mux(fmt_written, depth * 4 - 1, 0))
 
         # ---- datapath: FIFO of (data, byte count) entries and the frame-side realigner --------
-        m.submodules.fifo = fifo = SyncFIFOBuffered(width=35, depth=depth)
-        m.submodules.realign = ra = ByteRealigner(capacity=12, max_take=8)
-        fifo_free = Signal(range(depth + 1))
-        m.d.comb += fifo_free.eq(depth - fifo.level)
+        m.submodules.fifo = self.fifo = fifo = SyncFIFOBuffered(width=35, depth=depth)
+        # render takes whole frames (2, 4 or 8 bytes), capture the bytes of one beat (0-4)
+        takes = (0, 2, 4, 8) if e.output else range(5)
+        m.submodules.realign = self.ra = ra = ByteRealigner(capacity=12, takes=takes)
+        self.fifo_free = fifo_free = Signal(range(depth + 1))
+        m.d.comb += [fifo_free.eq(depth - fifo.level),
+                     # FIFO -> realigner, in both directions
+                     ra.i_data.eq(fifo.r_data[0:32]), ra.i_count.eq(fifo.r_data[32:35]),
+                     ra.i_valid.eq(fifo.r_rdy), fifo.r_en.eq(ra.i_ready)]
 
         # ---- run control -----------------------------------------------------------------------
-        run_req = Signal()
+        self.run_req = run_req = Signal()
         with m.If(e.run_w_stb):
             with m.If(~e.run_w_data):
                 m.d.sync += run_req.eq(0)
-            with m.Elif(fmt_ok):
+            with m.Elif(fmt.ok):
                 m.d.sync += run_req.eq(1)
             with m.Else():
                 m.d.comb += e.dese_set.eq(1)  # the codec cannot play this format
@@ -114,30 +111,19 @@ class _EngineCore(Elaboratable):
         civ = Signal(8)
         next_idx = Signal(8)
         entry_valid = Signal()
-        halted = Signal()           # queue mode: the entry at LVI is done
+        self.halted = halted = Signal()     # queue mode: the entry at LVI is done
         ent_addr = Signal(32)
         picb = Signal(32)
         ioc = Signal()
-        dma_pos = Signal(32)
         m.d.comb += [e.civ.eq(civ), e.picb.eq(picb)]
 
         # burst being prepared (combinational, from the current entry)
-        offset = ent_addr[0:2]
-        words_to_page = Signal(11)
-        words_needed = Signal(33)
-        beats = Signal(5)
-        burst_bytes = Signal(7)
-        m.d.comb += [
-            words_to_page.eq((PAGE - Cat(Const(0, 2), ent_addr[2:12])) >> 2),
-            words_needed.eq((picb + offset + 3) >> 2),
-        ]
-        # beats = min(MAX_BURST, words to the 4 KiB boundary, words the entry still needs)
-        limit = Signal(11)
-        m.d.comb += limit.eq(Mux(words_to_page < MAX_BURST, words_to_page, MAX_BURST))
-        m.d.comb += beats.eq(Mux(words_needed < limit, words_needed, limit))
-        full_bytes = Signal(7)
-        m.d.comb += [full_bytes.eq(beats * 4 - offset),
-                     burst_bytes.eq(Mux(picb < full_bytes, picb, full_bytes))]
+        m.submodules.burst = plan = BurstPlanner()
+        m.d.comb += [plan.addr.eq(ent_addr), plan.remaining.eq(picb)]
+        offset, beats, burst_bytes = plan.offset, plan.beats, plan.bytes
+        # the plan is registered: in the cycle after the entry moves it is still the old one
+        plan_stale = Signal()
+        m.d.sync += plan_stale.eq(0)
 
         # latched burst
         b_beats = Signal(5)
@@ -154,14 +140,14 @@ class _EngineCore(Elaboratable):
                      beat_count.eq(Mux(b_left < lane_room, b_left, lane_room))]
 
         # bytes available for the bus (input direction)
-        bytes_avail = Signal(range(depth * 4 + 16))
+        self.bytes_avail = bytes_avail = Signal(range(depth * 4 + 16))
 
-        def advance_dma_pos(n):
-            wrapped = dma_pos + n
-            with m.If(~e.queue & (e.cbl != 0) & (wrapped >= e.cbl)):
-                m.d.sync += dma_pos.eq(wrapped - e.cbl)
-            with m.Else():
-                m.d.sync += dma_pos.eq(wrapped)
+        # DMA position (bytes fetched or stored) and link position (LPIB)
+        m.submodules.dma_pos = dpos = BufferPosition(len(b_bytes))
+        m.submodules.lpib = self.lpib = BufferPosition(len(fmt.frame_bytes))
+        for pos, step in ((dpos, b_bytes), (self.lpib, fmt.frame_bytes)):
+            m.d.comb += [pos.step.eq(step), pos.cbl.eq(e.cbl), pos.queue.eq(e.queue)]
+        dma_pos = dpos.value
 
         masks = Array(Const((1 << k) - 1, 4) for k in range(5))
         m.d.comb += [
@@ -197,7 +183,7 @@ class _EngineCore(Elaboratable):
                         ready = fifo_free >= beats
                     else:
                         ready = bytes_avail >= burst_bytes
-                    with m.If(ready):
+                    with m.If(ready & ~plan_stale):
                         m.d.sync += [b_beats.eq(beats), b_offset.eq(offset),
                                      b_left.eq(burst_bytes), b_bytes.eq(burst_bytes),
                                      b_beat.eq(0), b_err.eq(0)]
@@ -229,6 +215,7 @@ class _EngineCore(Elaboratable):
                             # CIV and PICB change together
                             m.d.sync += [civ.eq(next_idx), ent_addr.eq(desc_addr),
                                          picb.eq(desc_len), ioc.eq(bus.rdata[0]),
+                                         plan_stale.eq(1),
                                          entry_valid.eq(1)]
                             m.next = "NEXT"
 
@@ -281,8 +268,9 @@ class _EngineCore(Elaboratable):
                 with m.If(b_err):
                     m.next = "FAULT"
                 with m.Else():
-                    m.d.sync += [ent_addr.eq(ent_addr + b_bytes), picb.eq(picb - b_bytes)]
-                    advance_dma_pos(b_bytes)
+                    m.d.sync += [ent_addr.eq(ent_addr + b_bytes), picb.eq(picb - b_bytes),
+                                 plan_stale.eq(1)]
+                    m.d.comb += dpos.add.eq(1)
                     with m.If(e.dpl_enable):
                         m.next = "POS_ADDR"
                     with m.Else():
@@ -329,31 +317,20 @@ class _EngineCore(Elaboratable):
         m.d.comb += e.run_r.eq(run_req | ~dma_idle)
 
         # ---- link side ---------------------------------------------------------------------------
-        lpib = Signal(32)
-        xrun = Signal(32)
-        m.d.comb += [e.lpib.eq(lpib), e.xrun.eq(xrun)]
-
-        def advance_lpib():
-            wrapped = lpib + fb
-            with m.If(~e.queue & (e.cbl != 0) & (wrapped >= e.cbl)):
-                m.d.sync += lpib.eq(wrapped - e.cbl)
-            with m.Else():
-                m.d.sync += lpib.eq(wrapped)
-
+        self.xrun = Signal(32)
+        m.d.comb += [e.lpib.eq(self.lpib.value), e.xrun.eq(self.xrun)]
         if e.output:
-            self._output_link(m, e, fifo, ra, fb, wide, stereo, run_req, halted,
-                              advance_lpib, xrun)
+            self._output_link(m)
         else:
-            self._input_link(m, e, fifo, ra, fb, wide, stereo, run_req, fifo_free,
-                             bytes_avail, advance_lpib, xrun)
+            self._input_link(m)
         return m
 
-    def _output_link(self, m, e, fifo, ra, fb, wide, stereo, run_req, halted,
-                     advance_lpib, xrun):
+    def _output_link(self, m):
+        """FIFO -> realigner -> frames for the link, with the start threshold and underruns."""
+        e, fifo, ra, fmt = self.e, self.fifo, self.ra, self.format
+        run_req, halted, xrun = self.run_req, self.halted, self.xrun
         depth = e.fifo_depth
-        # FIFO -> realigner
-        m.d.comb += [ra.i_data.eq(fifo.r_data[0:32]), ra.i_count.eq(fifo.r_data[32:35]),
-                     ra.i_valid.eq(fifo.r_rdy), fifo.r_en.eq(ra.i_ready)]
+        fb, wide, stereo = fmt.frame_bytes, fmt.wide, fmt.stereo
 
         # staged frame, decoded from the oldest bytes: 16-bit samples and the top 24 bits of
         # 32-bit containers become MSB-aligned 24-bit samples; mono plays on both channels
@@ -378,14 +355,17 @@ class _EngineCore(Elaboratable):
         m.d.comb += e.fifordy.eq(started)
 
         last_l, last_r = Signal(24), Signal(24)
-        due = self._cadence(m, e, run_req & started)
+        m.submodules.cadence = cadence = Cadence()
+        m.d.comb += [cadence.active.eq(run_req & started), cadence.tick.eq(e.frame_tick),
+                     cadence.mult.eq(fmt.mult), cadence.div.eq(fmt.div)]
+        due = cadence.due
         underrun = Signal()
         m.d.comb += underrun.eq(due & ~st_valid & ~halted)
         with m.If(due & st_valid):
             m.d.comb += [e.tx_valid.eq(1), e.tx_l.eq(st_l), e.tx_r.eq(st_r)]
             with m.If(e.frame_tick):
                 m.d.sync += [st_valid.eq(0), last_l.eq(st_l), last_r.eq(st_r)]
-                advance_lpib()
+                m.d.comb += self.lpib.add.eq(1)
         with m.Elif(underrun):
             m.d.comb += [e.tx_valid.eq(1), e.tx_l.eq(Mux(e.zero, 0, last_l)),
                          e.tx_r.eq(Mux(e.zero, 0, last_r))]
@@ -393,11 +373,11 @@ class _EngineCore(Elaboratable):
                 m.d.comb += e.fifoe_set.eq(1)
                 m.d.sync += xrun.eq(xrun + 1)
 
-    def _input_link(self, m, e, fifo, ra, fb, wide, stereo, run_req, fifo_free, bytes_avail,
-                    advance_lpib, xrun):
-        # FIFO -> realigner -> bus
-        m.d.comb += [ra.i_data.eq(fifo.r_data[0:32]), ra.i_count.eq(fifo.r_data[32:35]),
-                     ra.i_valid.eq(fifo.r_rdy), fifo.r_en.eq(ra.i_ready)]
+    def _input_link(self, m):
+        """Frames from the link -> FIFO (the realigner then feeds the bus), with overruns."""
+        e, fifo, ra, fmt = self.e, self.fifo, self.ra, self.format
+        run_req, xrun, fifo_free = self.run_req, self.xrun, self.fifo_free
+        fb, wide, stereo = fmt.frame_bytes, fmt.wide, fmt.stereo
         m.d.comb += e.fifordy.eq(run_req)
 
         # a frame becomes one or two FIFO entries; 16-bit capture keeps the top 16 bits
@@ -416,7 +396,7 @@ class _EngineCore(Elaboratable):
                 m.d.comb += [fifo.w_data.eq(Cat(word0, count0)), fifo.w_en.eq(1)]
                 m.d.sync += [pending.eq(wide & stereo),
                              pending_word.eq(Cat(Const(0, 8), e.rx_r))]
-                advance_lpib()
+                m.d.comb += self.lpib.add.eq(1)
             with m.Else():
                 m.d.comb += e.fifoe_set.eq(1)
                 m.d.sync += xrun.eq(xrun + 1)
@@ -424,19 +404,4 @@ class _EngineCore(Elaboratable):
         taken = Signal(4)
         m.d.comb += taken.eq(ra.o_take)
         added = Mux(accept & (fifo_free >= 2) & ~pending, fb, 0)
-        m.d.sync += bytes_avail.eq(bytes_avail + added - taken)
-
-    @staticmethod
-    def _cadence(m, e, active):
-        """``due`` is high on a frame tick on which this stream sends or takes a frame:
-        MULT+1 frames every DIV+1 link frames (the HDA 48 kHz-family cadence)."""
-        acc = Signal(4)
-        mult = e.fmt[11:14] + 1
-        div = e.fmt[8:11] + 1
-        due = Signal()
-        m.d.comb += due.eq(active & e.frame_tick & (acc + mult >= div))
-        with m.If(~active):
-            m.d.sync += acc.eq(0)
-        with m.Elif(e.frame_tick):
-            m.d.sync += acc.eq(Mux(acc + mult >= div, acc + mult - div, acc + mult))
-        return due
+        m.d.sync += self.bytes_avail.eq(self.bytes_avail + added - taken)

@@ -18,7 +18,7 @@ from rtl.gain import (GAIN_TABLE, GAIN_TOLERANCE_DB, COEF_FRAC_BITS, apply_gain,
 from rtl.i2s_link import LinkMaster, pack_frame, unpack_frame, slot_word
 
 
-DAC_LATENCY = 265      # frame_tick -> dac_valid (link 259 + six cycles of gain pipeline)
+DAC_LATENCY = 273      # frame_tick -> dac_valid (link 259 + 14 cycles of gain pipeline)
 MAX, MIN = (1 << 23) - 1, -(1 << 23)
 
 
@@ -466,7 +466,8 @@ def test_apply_gain_model():
 
 def test_gain_unit():
     """The GainUnit against the model: every setting (mute and all 128 gains) with extremes,
-    rounding ties either side, and random magnitudes; nothing changes without ``en``."""
+    rounding ties either side, and random magnitudes, one operation per cycle through the
+    pipeline (each result LATENCY cycles after its operation); nothing changes without ``en``."""
     rng = random.Random(5)
     cases = []
     for setting in range(256):
@@ -478,19 +479,28 @@ def test_gain_unit():
     dut = GainUnit()
     sim = Simulator(dut)
     sim.add_clock(1e-6)
+    lat = GainUnit.LATENCY
+    assert lat >= 1
 
     async def bench(ctx):
-        for x, setting in cases:
-            ctx.set(dut.en, 1)
-            ctx.set(dut.x, x)
-            ctx.set(dut.setting, setting)
+        ys = []
+        for i in range(len(cases) + lat):
+            if i < len(cases):
+                x, setting = cases[i]
+                ctx.set(dut.en, 1)
+                ctx.set(dut.x, x)
+                ctx.set(dut.setting, setting)
+            else:
+                ctx.set(dut.en, 0)
+                ctx.set(dut.x, 0x5A5A)
             await ctx.tick()
-            want = apply_gain(x, setting)
-            assert ctx.get(dut.y) == want, (x, setting)
-            ctx.set(dut.en, 0)
-            ctx.set(dut.x, x ^ 0x5A5A)
+            ys.append(ctx.get(dut.y))          # y in cycle i + 1
+        got = ys[lat - 1:lat - 1 + len(cases)]
+        assert got == [apply_gain(x, setting) for x, setting in cases]
+        last = got[-1]
+        for _ in range(2 * lat):
             await ctx.tick()
-            assert ctx.get(dut.y) == want, "y changed without en"
+            assert ctx.get(dut.y) == last, "y changed without en"
 
     sim.add_testbench(bench)
     sim.run()
