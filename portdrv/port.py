@@ -195,9 +195,10 @@ class Pin:
         before = self.state
         status = await self._state.walk(target, self._step)
         tracer = self._scheduler.tracer
-        if tracer.enabled:
+        if tracer.enabled:      # a client may ask for a state that does not exist
+            asked = KSSTATE(target).name if target in KSSTATE.__members__.values() else target
             tracer.event("port", "KSSTATE", f"pin {self.pin_id}: {before.name} -> "
-                         f"{self.state.name} (asked {KSSTATE(target).name}, status {status:#x})")
+                         f"{self.state.name} (asked {asked}, status {status:#x})")
         return status
 
     async def close(self):
