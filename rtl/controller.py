@@ -9,6 +9,7 @@ from amaranth.lib.wiring import In, Out
 from .axi import AXI4LiteSignature, AXI4Signature
 from .axil_slave import AXI4LiteToCSR
 from .axi_arbiter import AXI4Arbiter
+from .checked import CheckedComponent
 from .csr_bank import RegisterBank
 from .i2s_link import LinkMaster
 from .midi import MidiUart
@@ -33,7 +34,7 @@ def frame_clocks_for(clk_hz):
     return clk_hz // LINK_RATE
 
 
-class Controller(wiring.Component):
+class Controller(CheckedComponent):
     """HDA-style audio controller with SD0 (capture) and SD1/SD2 (render).
 
     The codec is reached through the serial link pins and the immediate-command streams
@@ -42,6 +43,10 @@ class Controller(wiring.Component):
     through UNSOL (:data:`UNSOL_DEPTH` entries; a full queue holds the codec off).
 
     ``midi_tx``/``midi_rx`` are the MIDI UART's serial pins (idle high)."""
+
+    @classmethod
+    def check_parameters(cls, clk_hz=12_288_000, fifo_depth=64):
+        frame_clocks_for(clk_hz)
 
     def __init__(self, clk_hz=12_288_000, fifo_depth=64):
         self.clk_hz = clk_hz

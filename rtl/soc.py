@@ -7,7 +7,8 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, Flow
 
 from .codec import Codec
-from .controller import Controller
+from .checked import CheckedComponent
+from .controller import Controller, frame_clocks_for
 
 __all__ = ["AudioSoC", "ControllerTop", "flat_members"]
 
@@ -19,9 +20,13 @@ def flat_members(prefix, interface):
             for name, sub in interface.signature.members.items()}
 
 
-class _FlatTop(wiring.Component):
+class _FlatTop(CheckedComponent):
     """A component whose AXI buses are exposed as flat, prefixed ports, with the controller's
-    interrupt and MIDI pins."""
+    interrupt and MIDI pins. Its clock is checked before it exists (:mod:`rtl.checked`)."""
+
+    @classmethod
+    def check_parameters(cls, clk_hz=12_288_000):
+        frame_clocks_for(clk_hz)
 
     def _bind(self, m, controller):
         for prefix in ("s_axil", "m_axi"):
