@@ -107,18 +107,16 @@ async def _apply(system, stream, event, faults, state):
         if group is not None:
             faults.add(kind)
             await _spike(group, "dpc_latency_100ns", args[0] * HNS_PER_US, args[1])
-    elif kind == "pause":
+    elif kind in ("pause", "power_cycle"):
         faults.add(kind)
-        state["paused"] = True
-        await stream.set_state(KSSTATE.PAUSE)
+        change, away, back, flag = ((stream.set_state, KSSTATE.PAUSE, KSSTATE.RUN, "paused")
+                                    if kind == "pause" else
+                                    (system.set_power_state, DevicePowerState.D3,
+                                     DevicePowerState.D0, "powered_down"))
+        state[flag] = True
+        await change(away)
         await Timer(args[0], "us")
-        await stream.set_state(KSSTATE.RUN)
-    elif kind == "power_cycle":
-        faults.add(kind)
-        state["powered_down"] = True
-        await system.set_power_state(DevicePowerState.D3)
-        await Timer(args[0], "us")
-        await system.set_power_state(DevicePowerState.D0)
+        await change(back)
     elif kind == "jack":
         faults.add(kind)
         system.dut.jack_sense.value = args[0]
@@ -238,9 +236,6 @@ async def _render(system, spec, faults, result, state):
     await Timer(int(LINK_SETTLE_FRAMES * FRAME_NS), "ns")
     result.frames_in = total
     heard = system.speaker.frames[heard_before:]
-    # what the DAC shows for each client frame (16-bit formats lose the low byte)
-    expected = expected_dac_frames(pcm, channels, bits)
-    assert expected[0] == frame_of(1, channels)
     _account_render(heard, total, channels, result, state)
 
 

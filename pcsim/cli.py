@@ -145,7 +145,7 @@ def cmd_campaign(args):
         with Session(f"scenario {args.replay}", {}) as session:
             workdir = Path(args.keep) if args.keep else session.workdir / "job"
             report = session.run_with(campaign.replay, args.replay, args.sim, workdir,
-                                      args.sabotage)
+                                      args.sabotage, job_dir=workdir)
     else:
         outputs = campaign.check_report_path(args.report) if args.report else {}
         bar = Progress("campaign", unit="scenarios")

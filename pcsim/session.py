@@ -73,16 +73,14 @@ class Session:
                                  on_progress=bar, pgo=pgo, timeline=timeline,
                                  waves_selection=self.waves_selection)
         except SimulationFailed as exc:
-            folder = self._keep_job_folder()
-            kept = [f"log in {folder}/sim.log"]
-            exc = str(exc).replace(str(self.workdir / "job"), str(folder))
+            text, kept = self._failure(exc, self.workdir / "job")
             if staged_waves is not None and staged_waves.exists():
                 self._publish_waves()
                 kept.append(f"waves in {waves} (GTKWave: {self.outputs[SAVE_FILE_LABEL]})")
             if timeline and timeline.exists():
                 publish(self.staged.pop(TRACE_LABEL), self.outputs[TRACE_LABEL])
                 kept.append(f"timeline in {self.outputs[TRACE_LABEL]}")
-            raise SimulationError(f"simulation failed: {exc}; kept: {', '.join(kept)}") \
+            raise SimulationError(f"simulation failed: {text}; kept: {', '.join(kept)}") \
                 from None
         finally:
             bar.close()
@@ -116,24 +114,25 @@ class Session:
                                      self.outputs[FILTER_LABEL]).items():
             atomic_write_text(path, text)
 
-    def run_with(self, function, *args):
-        """``function(*args)`` (which runs a simulation job itself), with a failed
-        simulation reported as :meth:`run` does."""
+    def run_with(self, function, *args, job_dir: Path):
+        """``function(*args)``, which runs a simulation job in ``job_dir`` itself, with a
+        failed simulation reported as :meth:`run` does."""
         try:
             return function(*args)
         except SimulationFailed as exc:
-            folder = self._keep_job_folder()
-            exc = str(exc).replace(str(self.workdir / "job"), str(folder))
-            raise SimulationError(f"simulation failed: {exc}; kept: log in {folder}/sim.log") \
+            text, kept = self._failure(exc, job_dir)
+            raise SimulationError(f"simulation failed: {text}; kept: {', '.join(kept)}") \
                 from None
 
-    def _keep_job_folder(self) -> Path:
-        """Move the job's folder out of the temporary folder (which is about to go)."""
-        kept = Path(tempfile.mkdtemp(prefix="pcsim-failed-"))
-        job = self.workdir / "job"
-        for item in job.iterdir() if job.exists() else ():
-            shutil.move(str(item), kept / item.name)
-        return kept
+    def _failure(self, exc, job_dir: Path):
+        """The failure's text and what was kept: the job's folder, moved out of the temporary
+        folder (which is about to go) when it is in it."""
+        folder = job_dir
+        if job_dir.is_relative_to(self.workdir):
+            folder = Path(tempfile.mkdtemp(prefix="pcsim-failed-"))
+            for item in job_dir.iterdir() if job_dir.exists() else ():
+                shutil.move(str(item), folder / item.name)
+        return str(exc).replace(str(job_dir), str(folder)), [f"log in {folder}/sim.log"]
 
     def write_bytes(self, label: str, data: bytes) -> None:
         self._stage(label).write_bytes(data)
