@@ -25,6 +25,7 @@ import dataclasses
 import fcntl
 import functools
 import hashlib
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -51,7 +52,7 @@ from .job import DEFAULT_CLK_HZ, JOB_ENV, TIMELINE_ENV, WAVES_ENV, RenderJob
 
 __all__ = ["Design", "BuildResult", "SimulationFailed", "SIMULATORS", "DEFAULT_CLK_HZ",
            "verilator_bin_dir", "ensure_verilator_on_path", "simulator_version", "soc_design",
-           "cache_root", "build", "run", "content_key", "cocotb_version", "make_vars",
+           "cache_root", "rtl_source_key", "build", "run", "content_key", "cocotb_version", "make_vars",
            "file_lock", "log_tail", "VERILATOR_ARGS", "VERILATOR_MAKE_VARS", "PGO_USE_FLAGS",
            "PGO_GENERATE_FLAGS", "build_options", "makeflags", "pgo_key",
            "simulated_seconds"]
@@ -176,10 +177,39 @@ class Design:
         return wrapper.clock_period_ps(self.clk_hz)
 
 
-@functools.lru_cache(maxsize=8)
+def rtl_source_key() -> str:
+    """sha256 of everything the exported Verilog depends on: the ``rtl`` package's sources and
+    the Amaranth version that elaborates them."""
+    digest = hashlib.sha256(f"amaranth {importlib.metadata.version('amaranth')}\n".encode())
+    root = Path(export.__file__).resolve().parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(f"{path.relative_to(root)}\n".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def soc_design(top: str = "audio_soc", clk_hz: float = DEFAULT_CLK_HZ) -> Design:
-    """The project's own design, elaborated by :mod:`rtl.export`."""
+    """The project's own design, elaborated by :mod:`rtl.export`. Elaborating takes seconds
+    (more than a short simulation), so the Verilog is kept in the cache under a key of the
+    ``rtl`` sources (:func:`rtl_source_key`), ``top`` and ``clk_hz``; written atomically, so
+    concurrent processes at worst both elaborate."""
+    return _soc_design(top, clk_hz)
+
+
+@functools.lru_cache(maxsize=8)
+def _soc_design(top, clk_hz):
+    key = hashlib.sha256(json.dumps([rtl_source_key(), top, clk_hz]).encode()).hexdigest()
+    cached = cache_root() / "designs" / f"{top}-{key[:20]}.json"
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        saved = json.loads(cached.read_text())
+        return Design(top=top, verilog=saved["verilog"], ports=tuple(saved["ports"]),
+                      clk_hz=clk_hz)
     text, ports = export.verilog_and_ports(top=top, clk_hz=clk_hz)
+    with contextlib.suppress(OSError):
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+        partial.write_text(json.dumps({"verilog": text, "ports": [list(p) for p in ports]}))
+        os.replace(partial, cached)
     return Design(top=top, verilog=text, ports=tuple(ports), clk_hz=clk_hz)
 
 

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 from .build import JOB_MODULE, build, run, soc_design
+from .job import DEFAULT_CLK_HZ
 from .job import (JOB_ENV, MidiJob, MidiResult, MixerJob, MixerResult, PlayJob, PlayResult,
                   RecordJob, RecordResult, RenderJob, ScenarioJob, ScenarioResult,
                   StreamResult, read_result)
@@ -48,7 +49,7 @@ def run_sim_job(job, sim, workdir, *, clk_hz=None, waves=None, on_progress=None,
     job.write(job_file)
     wave_fmt = Path(waves).suffix.lstrip(".").lower() if waves else None
     if build_result is None:
-        clk = clk_hz or getattr(job, "clk_hz", None) or soc_design().clk_hz
+        clk = clk_hz or getattr(job, "clk_hz", None) or DEFAULT_CLK_HZ
         build_result = build(soc_design(clk_hz=clk), sim, waves=wave_fmt,
                              pgo=pgo and sim == "verilator" and wave_fmt is None,
                              waves_scope=waves_selection.scope if waves_selection else "all")

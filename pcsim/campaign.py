@@ -33,7 +33,7 @@ from .errors import UsageError
 from .outputs import atomic_write_text, check_input, check_outputs
 from .progress import estimate_wall_s
 
-__all__ = ["draw_scenario", "scenario_seed", "run_campaign", "replay", "merge_reports",
+__all__ = ["draw_scenario", "scenario_spec", "NO_BACKPRESSURE", "scenario_seed", "run_campaign", "replay", "merge_reports",
            "parse_shard", "summary_table"]
 
 #: audio per scenario (ms) on each simulator: short, so a thousand run in hours
@@ -47,8 +47,11 @@ ROGUE_REGISTERS = tuple((r.name, r.size) for r in REGMAP if r.name.startswith("S
                         and not r.name.endswith("_A"))
 EVENT_KINDS = ("isr_spike", "dpc_spike", "pause", "power_cycle", "jack", "rogue_write",
                "volume")
-#: simulated-time allowance beyond the audio and the drawn pauses (us)
-BOUND_SLACK_US = 60_000
+#: simulated-time allowance beyond the audio and the drawn pauses (us), and for a client
+#: that starves the stream
+BOUND_SLACK_US, STARVING_SLACK_US = 60_000, 32_000
+#: no AXI channel ever pauses
+NO_BACKPRESSURE = {channel: 0.0 for channel in AXI_CHANNELS}
 #: a scenario's wall-time bound: this many times its estimate, plus start-up (s)
 WALL_FACTOR, WALL_SLACK_S = 4, 120
 
@@ -74,6 +77,30 @@ def _event(rng, kind, at_us):
     return [at_us, kind, rng.choice((-30, -12, -6, 0))]       # volume
 
 
+def _event_duration_us(event):
+    """How long an event holds the stream up (a pause, a power cycle, a latency spike)."""
+    kind = event[1]
+    if kind in ("pause", "power_cycle"):
+        return event[2]
+    return event[3] if kind in ("isr_spike", "dpc_spike") else 0
+
+
+def scenario_spec(*, miniport, direction, channels, bits, rate, frames, buffer_ms,
+                  events=(), memory_seed=1, backpressure=NO_BACKPRESSURE, chunk_frames=None,
+                  chunk_gap_us=2000, sabotage=None) -> dict:
+    """A whole scenario as the simulator side reads it, from its parts (``events``: lists
+    ``[time_us, kind, *arguments]`` in time order); the simulated-time bound follows from
+    the audio, the events and a starving client."""
+    audio_us = frames * 1_000_000 // rate
+    bound = (4 * audio_us + sum(_event_duration_us(e) for e in events) + BOUND_SLACK_US
+             + (STARVING_SLACK_US if chunk_frames else 0))
+    return {"miniport": miniport, "direction": direction, "channels": channels, "bits": bits,
+            "rate": rate, "frames": frames, "buffer_ms": buffer_ms, "memory_seed": memory_seed,
+            "backpressure": dict(backpressure), "chunk_frames": chunk_frames,
+            "chunk_gap_us": chunk_gap_us, "events": [list(e) for e in events],
+            "bound_us": bound, "sabotage": sabotage}
+
+
 def draw_scenario(seed: int, sim: str = "verilator") -> dict:
     """Everything scenario ``seed`` does, as the simulator side reads it."""
     rng = random.Random(seed)
@@ -81,29 +108,21 @@ def draw_scenario(seed: int, sim: str = "verilator") -> dict:
     rate = rng.choice(RATES)
     audio_ms = rng.randint(*AUDIO_MS[sim])
     starving = direction == "render" and rng.random() < 0.3
-    events, duration_us = [], 0
+    events = []
     for _ in range(rng.randint(0, 4)):
         kind = rng.choice(EVENT_KINDS)
         if kind in ("pause", "power_cycle") and any(e[1] == kind for e in events):
             continue
         events.append(_event(rng, kind, rng.randint(0, audio_ms * 1000)))
     events.sort(key=lambda e: e[0])
-    for e in events:
-        if e[1] in ("pause", "power_cycle", "isr_spike", "dpc_spike"):
-            duration_us += e[-1] if e[1] in ("pause", "power_cycle") else e[3]
-    return {
-        "miniport": rng.choice(MINIPORTS), "direction": direction,
-        "channels": rng.choice((1, 2)), "bits": rng.choice((16, 24)), "rate": rate,
-        "frames": rate * audio_ms // 1000, "buffer_ms": rng.choice((5, 10, 20)),
-        "memory_seed": rng.getrandbits(31),
-        "backpressure": {ch: rng.choice(PAUSE_PROBABILITIES) for ch in AXI_CHANNELS},
-        "chunk_frames": rate * rng.choice((2, 5)) // 1000 if starving else None,
-        "chunk_gap_us": rng.choice((500, 2000, 8000)),
-        "events": events,
-        "bound_us": 4 * audio_ms * 1000 + duration_us + BOUND_SLACK_US
-                    + (32_000 if starving else 0),
-        "sabotage": None,
-    }
+    return scenario_spec(
+        miniport=rng.choice(MINIPORTS), direction=direction,
+        channels=rng.choice((1, 2)), bits=rng.choice((16, 24)), rate=rate,
+        frames=rate * audio_ms // 1000, buffer_ms=rng.choice((5, 10, 20)),
+        memory_seed=rng.getrandbits(31),
+        backpressure={ch: rng.choice(PAUSE_PROBABILITIES) for ch in AXI_CHANNELS},
+        chunk_frames=rate * rng.choice((2, 5)) // 1000 if starving else None,
+        chunk_gap_us=rng.choice((500, 2000, 8000)), events=events)
 
 
 def parse_shard(text: str) -> tuple[int, int]:

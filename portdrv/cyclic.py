@@ -166,6 +166,9 @@ class CyclicBufferPin(Pin):
         self._dma = 0             # linear DMA position (fetched / stored, or an estimate)
         self._done = 0            # render: bytes written into the buffer; capture: read out
         self._last_update = None
+        self._unplayed = bytearray()  # render: what was written from _unplayed_start on ...
+        self._unplayed_start = 0      # ... and may not have crossed the link yet
+        self._replay = bytearray()    # render: written before a power loss, to write again
 
     def _flush(self):
         """STOP cancels the client's pending packets (render) and drops unread capture data."""
@@ -196,6 +199,9 @@ class CyclicBufferPin(Pin):
         self._play = self._unwrap(self._play, play, elapsed)
         if fetch is None:
             fetch_linear = max(0, self._play + self._fetch_lead())
+        elif self.capture:
+            # what is stored lags what crossed the link by less than the buffer (a FIFO)
+            fetch_linear = self._play - (self._play - fetch) % self.buffer_size
         else:
             fetch_linear = max(self._unwrap(self._dma, fetch, elapsed), self._play)
         self._dma = max(self._dma, fetch_linear)
@@ -238,13 +244,45 @@ class CyclicBufferPin(Pin):
         if self.write_log is not None:
             self.write_log.append((offset, self._scheduler.now_100ns()))
 
-    def resync_after_power_loss(self):
+    async def resync_after_power_loss(self):
         """The device lost its context and the miniport restarted the engine where the
         stream stood (render: the link position, capture: the stored position): both of its
-        positions are there now."""
-        resume = self._dma if self.capture else self._play
+        positions are there now. Render asks the hardware where that is (the link may have
+        moved on after the port last looked) and writes everything from there again: what
+        sat in the lost FIFO may have been overwritten by the next lap already."""
+        resume = self._dma
+        if not self.capture:
+            status, play, _ = await self._hw_offsets()
+            resume = self._unwrap(self._play, play, 0) if nt_success(status) else self._play
+            self._rewind_render(resume)
         self._play = self._dma = resume
         self._last_update = None
+
+    def _rewind_render(self, resume):
+        """Make linear ``resume`` the next byte the engine writes, the bytes from there to
+        where it had written queued again ahead of the client's packets."""
+        skip = max(0, resume - self._unplayed_start)
+        self._replay = self._unplayed[skip:] + self._replay
+        self._unplayed = bytearray()
+        self._unplayed_start = self._done = resume
+
+    def _note_written(self, data):
+        """Keep what was written at :attr:`_done` until it has crossed the link."""
+        if self._unplayed_start + len(self._unplayed) != self._done:
+            self._unplayed = bytearray()
+            self._unplayed_start = self._done
+        self._unplayed += data
+        played = self._play - self._unplayed_start
+        if played > 0:
+            del self._unplayed[:played]
+            self._unplayed_start = self._play
+
+    def _take_client(self, n):
+        """Up to ``n`` bytes of render data: what a power loss made the engine write again
+        first, then the client's packets."""
+        data = bytes(self._replay[:n])
+        del self._replay[:n]
+        return data + self._packets.take(n - len(data))
 
     def _fifo_bytes(self):
         """How much the hardware fetches ahead of the link (render); 0 if unknown."""
@@ -278,12 +316,13 @@ class CyclicBufferPin(Pin):
         base = self._play if size >= KEEP_FETCHED_FIFOS * self._fifo_bytes() else self._dma
         limit = base + size
         n = (limit - self._done) // align * align
-        data = self._packets.take(n)
+        data = self._take_client(n)
         if data:
             self.buffer.write(self._done, data)
             self._log_write(self._done)
+            self._note_written(data)
             self._done += len(data)
-        if self._packets.end_of_stream and self._data_end is None:
+        if self._packets.end_of_stream and not self._replay and self._data_end is None:
             self._data_end = self._done
         # silence where nothing is written yet, so a starving stream plays silence, not old
         # data

@@ -125,7 +125,7 @@ class Pin:
     def closed(self) -> bool:
         return self._closed
 
-    def resync_after_power_loss(self):
+    async def resync_after_power_loss(self):
         """Called while paused, after the device lost its context in D3 and the miniport
         restored its stream: a pin that keeps positions of its own brings them in line."""
 
