@@ -20,7 +20,12 @@ from harness.backpressure import AXI_CHANNELS, ChannelPauses
 
 __all__ = ["AxiMemorySlave"]
 
-OKAY, SLVERR = 0, 2
+OKAY, SLVERR, DECERR = 0, 2, 3
+
+
+def _response_of(error):
+    """The AXI response for a failed access: DECERR if an injected fault asks for it."""
+    return DECERR if getattr(error, "response", None) == "decerr" else SLVERR
 
 
 class AxiMemorySlave:
@@ -90,8 +95,8 @@ class AxiMemorySlave:
         size = beats * self.data_bytes
         try:
             data, resp = self.memory.bus_read(base, size), OKAY
-        except Exception:
-            data, resp = bytes(size), SLVERR
+        except Exception as exc:
+            data, resp = bytes(size), _response_of(exc)
         self._sig["rdata"].value = int.from_bytes(data, "little")
         self._sig["resp"].value = resp
 
@@ -106,5 +111,5 @@ class AxiMemorySlave:
         try:
             self.memory.bus_write(base, data, enables)
             self._sig["resp"].value = OKAY
-        except Exception:
-            self._sig["resp"].value = SLVERR
+        except Exception as exc:
+            self._sig["resp"].value = _response_of(exc)

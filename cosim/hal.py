@@ -83,8 +83,13 @@ class SimDevicePower(DevicePower):
         self.state = DevicePowerState.D0
         self.power_cycles = 0
 
+    def powered(self) -> bool:
+        """Whether the device has power (not in D3)."""
+        return self.state != DevicePowerState.D3
+
     async def set_device_state(self, state):
         if state == DevicePowerState.D3 and self.state != DevicePowerState.D3:
+            self.state = DevicePowerState.D3      # from now on nothing answers
             self.dut.rst.value = 1
             self.power_cycles += 1
             await ClockCycles(self.dut.clk, 4)

@@ -26,15 +26,26 @@ __all__ = ["HostMemory", "BusFault", "PageAllocator", "Buffer", "PAGE_SIZE",
 DEFAULT_MEMORY_SIZE = 64 << 20
 
 
+#: AXI responses an injected fault answers with
+FAULT_RESPONSES = ("slverr", "decerr")
+
+
 class BusFault(Exception):
-    """Raised for an injected error; the AXI slave answers SLVERR."""
+    """Raised for an injected error; the AXI slave answers with :attr:`response` (``"slverr"``
+    or ``"decerr"``)."""
+
+    def __init__(self, message, response="slverr"):
+        super().__init__(message)
+        self.response = response
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class _Fault:
     start: int
     end: int          # exclusive
     on: str           # "read", "write" or "both"
+    response: str = "slverr"
+    budget: list | None = None  # [accesses left to fail], shared by one injection's ranges
 
     def hits(self, addr: int, length: int, kind: str) -> bool:
         return self.on in (kind, "both") and addr < self.end and addr + max(length, 1) > self.start
@@ -100,7 +111,11 @@ class HostMemory:
         for f in self._faults:
             if f.hits(addr, length, kind):
                 self.errors += 1
-                raise BusFault(f"injected {kind} error at {addr:#x}")
+                if f.budget is not None:
+                    f.budget[0] -= 1
+                    if not f.budget[0]:
+                        self._faults = [g for g in self._faults if g.budget is not f.budget]
+                raise BusFault(f"injected {kind} error at {addr:#x}", f.response)
         try:
             return self._offset(addr, length)
         except ValueError:
@@ -133,19 +148,35 @@ class HostMemory:
 
     # ---- fault injection --------------------------------------------------------------------
 
-    def inject_error(self, addr: int, length: int, on: str = "both") -> _Fault:
-        """Make bus accesses touching ``[addr, addr+length)`` answer SLVERR; returns a handle
-        for :meth:`remove_error`."""
+    def inject_error(self, addr: int, length: int, on: str = "both", *,
+                     response: str = "slverr", times: int | None = None) -> _Fault:
+        """Make bus accesses touching ``[addr, addr+length)`` answer SLVERR (or DECERR with
+        ``response="decerr"``), the next ``times`` of them (None: until removed); returns a
+        handle for :meth:`remove_error`."""
+        return self.inject_errors([(addr, length)], on, response=response, times=times)[0]
+
+    def inject_errors(self, ranges, on: str = "both", *, response: str = "slverr",
+                      times: int | None = None) -> list:
+        """:meth:`inject_error` over several ``(addr, length)`` ranges that share one count:
+        the next ``times`` accesses touching any of them fail (then all are removed)."""
         if on not in ("read", "write", "both"):
             raise ValueError(f"on must be 'read', 'write' or 'both', got {on!r}")
-        if length <= 0:
-            raise ValueError("fault length must be positive")
-        fault = _Fault(int(addr), int(addr) + int(length), on)
-        self._faults.append(fault)
-        return fault
+        if response not in FAULT_RESPONSES:
+            raise ValueError(f"response must be one of {FAULT_RESPONSES}, got {response!r}")
+        if times is not None and times <= 0:
+            raise ValueError("times must be positive")
+        budget = None if times is None else [int(times)]
+        faults = []
+        for addr, length in ranges:
+            if length <= 0:
+                raise ValueError("fault length must be positive")
+            faults.append(_Fault(int(addr), int(addr) + int(length), on, response, budget))
+        self._faults.extend(faults)
+        return faults
 
     def remove_error(self, fault: _Fault) -> None:
-        self._faults.remove(fault)
+        if fault in self._faults:
+            self._faults.remove(fault)
 
     def clear_errors(self) -> None:
         self._faults.clear()

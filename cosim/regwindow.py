@@ -17,22 +17,44 @@ from .hal import SimScheduler
 
 RESP_NAMES = {0: "OKAY", 1: "EXOKAY", 2: "SLVERR", 3: "DECERR"}
 
-__all__ = ["AxiLiteRegisters", "RegisterWindow", "BusError"]
+__all__ = ["AxiLiteRegisters", "RegisterWindow", "BusError", "UNANSWERED_READ"]
+
+
+#: what a read of a powered-off device returns (a PCI read the device does not answer)
+UNANSWERED_READ = 0xFFFF_FFFF
 
 
 class AxiLiteRegisters(RegisterAccess):
-    """Register access through the DUT's AXI4-Lite port; non-OKAY answers raise BusError."""
+    """Register access through the DUT's AXI4-Lite port; non-OKAY answers raise BusError.
 
-    def __init__(self, dut, clk=None, *, prefix: str = "s_axil"):
+    ``powered`` (a callable, None: always on) says whether the device has power: while it
+    has not (D3 holds it in reset, where its slave port would never answer), nothing goes
+    to the bus: a read returns :data:`UNANSWERED_READ`, a write is dropped, as the host's
+    bus does for a device that is off, and :attr:`accesses_while_off` counts them (a driver
+    that touches a device in D3 is wrong, but the bus never hangs)."""
+
+    def __init__(self, dut, clk=None, *, prefix: str = "s_axil", powered=None):
         self.axil = AxiLiteMaster(dut, prefix=prefix, clk=clk)
+        self.powered = powered
+        self.accesses_while_off = 0
+
+    def _off(self):
+        if self.powered is None or self.powered():
+            return False
+        self.accesses_while_off += 1
+        return True
 
     async def read32(self, offset: int) -> int:
+        if self._off():
+            return UNANSWERED_READ
         data, resp = await self.axil.read32(offset)
         if resp:
             raise BusError(f"register read at {offset:#x} answered {RESP_NAMES[resp]}")
         return data
 
     async def write(self, offset: int, data: bytes) -> None:
+        if self._off():
+            return
         resp = await self.axil.write(offset, data)
         if resp:
             raise BusError(f"register write at {offset:#x} answered {RESP_NAMES[resp]}")

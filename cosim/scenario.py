@@ -29,6 +29,7 @@ from harness.backpressure import AXI_CHANNELS
 from harness.frames import expected_dac_frames, frames_to_pcm
 from harness.job import ScenarioResult
 from miniports.adapter import WAVE_FILTER
+from miniports.hda import BDL_ENTRY_BYTES
 from miniports.wavestream import PIN_CAPTURE, PIN_RENDER
 from portdrv.client import MixerClient
 from portdrv.filter import NodeType
@@ -49,6 +50,8 @@ REUSE_FRAMES = 96
 HNS_PER_US = 10
 #: the topology's name prefix of the render converter no scenario stream uses (SD2 -> DAC B)
 UNUSED_DAC = "dac 0x03"
+#: how long an injected bus error waits for the engine's next access, and how often it looks
+BUS_ERROR_WAIT_US, BUS_ERROR_POLL_US = 12_000, 100
 
 
 def frame_of(n, channels):
@@ -120,6 +123,10 @@ async def _apply(system, stream, event, faults, state):
     elif kind == "jack":
         faults.add(kind)
         system.dut.jack_sense.value = args[0]
+    elif kind == "bus_error":
+        # waits for the engine's next access to the target: the other events go on meanwhile
+        system.scheduler.spawn(_bus_error(system, stream.pin.stream, *args, faults=faults,
+                                          state=state))
     elif kind == "rogue_write":
         faults.add(kind)
         await system.regs.write(args[0], args[1])
@@ -135,6 +142,39 @@ async def _apply(system, stream, event, faults, state):
                         node=node)
 
 
+def _bus_error_ranges(miniport_stream, target):
+    """``(on, [(address, length)])`` of what a stream's engine reads or writes for
+    ``target``: its BDL, its data (the BDL's entries) or its slot in the position buffer."""
+    if target == "descriptor":
+        bdl = miniport_stream.bdl
+        return "read", [(bdl.address, BDL_ENTRY_BYTES * bdl.capacity)]
+    if target == "position":
+        slot = miniport_stream.controller.position_buffer + 8 * miniport_stream.engine.n
+        return "write", [(slot, 4)]
+    on = "write" if miniport_stream.capture else "read"
+    return on, [(a, n) for a, n, _ in miniport_stream.bdl.entries if n]
+
+
+async def _bus_error(system, miniport_stream, target, response, faults, state):
+    """The next access of the stream's engine to ``target`` answers ``response`` (SLVERR
+    or DECERR), once; given up after :data:`BUS_ERROR_WAIT_US` if none came."""
+    if miniport_stream.bdl is None:
+        return
+    on, ranges = _bus_error_ranges(miniport_stream, target)
+    before = system.mem.errors
+    handles = system.mem.inject_errors(ranges, on, response=response, times=1)
+    for _ in range(BUS_ERROR_WAIT_US // BUS_ERROR_POLL_US):
+        await Timer(BUS_ERROR_POLL_US, "us")
+        if system.mem.errors > before:
+            break
+    for handle in handles:
+        system.mem.remove_error(handle)
+    hits = system.mem.errors - before
+    if hits:
+        faults.add(f"bus_error_{target}", hits)
+        state["bus_errors"] += hits
+
+
 async def _disturb(system, stream, events, faults, state, t0_ns):
     for event in events:
         wait_ns = t0_ns + event[0] * 1000 - get_sim_time("ns")
@@ -143,45 +183,98 @@ async def _disturb(system, stream, events, faults, state, t0_ns):
         await _apply(system, stream, event, faults, state)
 
 
-def _gaps_reported(result, state):
-    return (result.glitches + result.hardware_xruns > 0 or state["paused"]
-            or state["powered_down"])
+def _check_bus_errors(miniport_stream, result, state):
+    """Every injected bus error was seen (DESE) and recovered from by the driver."""
+    result.bus_errors = miniport_stream.descriptor_errors
+    if state["bus_errors"] and miniport_stream.descriptor_errors < state["bus_errors"]:
+        result.violations.append(f"{state['bus_errors']} bus errors injected, "
+                                 f"{miniport_stream.descriptor_errors} reported (DESE)")
+    if miniport_stream.bus_error_recoveries < miniport_stream.descriptor_errors:
+        result.violations.append(f"{miniport_stream.descriptor_errors} bus errors, "
+                                 f"{miniport_stream.bus_error_recoveries} recovered from")
 
 
-def _account_render(heard, total, channels, result, state):
+def _time_gaps(state):
+    """Whether the stream stood still for a while in ways the stack does not count in frames
+    (a pause, D3, a restart after a bus error, a WavePci ring that ran dry: queue mode
+    stops the engine, not an underrun): silence at the DAC, frames the capture never saw."""
+    return (state["paused"] or state["powered_down"] or state["bus_errors"] > 0
+            or state["ring_ran_dry"])
+
+
+def _collect_counts(pin, result, state):
+    """What the port and the miniport counted, read before the stream closes."""
+    result.glitches = pin.glitches
+    result.glitch_bytes = getattr(pin, "glitch_bytes", 0)
+    # a pin without glitch bytes keeps no cyclic buffer: WavePci, whose glitches are times
+    # the ring ran dry
+    state["ring_ran_dry"] = not hasattr(pin, "glitch_bytes") and pin.glitches > 0
+
+
+def _ranges(numbers, at_most=4):
+    """``"3-7, 12"``: sorted frame numbers as runs (the first ``at_most`` of them)."""
+    runs = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    text = ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs[:at_most])
+    return text + (", ..." if len(runs) > at_most else "")
+
+
+def _account_render(heard, total, channels, result, state, block_align):
+    """Every client frame reached the DAC once, in order; what played in between (silence,
+    a repeated frame, stale audio of the previous lap) is what the stack reported: glitch
+    bytes and hardware underrun frames, frame for frame (unless the stream also stood still
+    for a pause, D3 or a bus error, which the stack does not count in frames)."""
     numbers = [identify(f, channels) for f in heard]
     foreign = sum(1 for n in numbers if n is None)
-    ours = [n for n in numbers if n]
-    sequence, held = [], 0
-    for n in ours:
-        if sequence and n == sequence[-1]:
-            held += 1                      # the hardware repeated the last frame (underrun)
-        else:
-            sequence.append(n)
     first = numbers.index(1) if 1 in numbers else 0
     last = len(numbers) - 1 - numbers[::-1].index(total) if total in numbers else len(numbers)
+    seen, held, stale, newest = set(), 0, 0, 0
+    previous = None
+    for n in numbers[first:last + 1]:
+        if not n:
+            previous = n
+            continue
+        if n == previous:
+            held += 1                  # the hardware repeated the last frame (underrun)
+        elif n <= newest:
+            stale += 1                 # an older frame again: the previous lap's audio
+        newest = max(newest, n)
+        seen.add(n)
+        previous = n
     silent = sum(1 for n in numbers[first:last] if n == 0)
-    result.frames_out, result.silent_frames, result.held_frames = len(sequence), silent, held
-    expected = list(range(1, total + 1))
-    if sequence != expected:
-        missing = len(set(expected) - set(sequence))
-        out_of_place = sum(1 for a, b in zip(sequence, sequence[1:]) if b != a + 1)
-        result.unaccounted_frames += missing + out_of_place
-        result.violations.append(f"render: {missing} client frames never reached the DAC, "
-                                 f"{out_of_place} out of order or repeated")
+    result.frames_out = len(seen & set(range(1, total + 1)))
+    result.silent_frames, result.held_frames = silent, held
+    missing = total - result.frames_out
+    if missing:
+        result.unaccounted_frames += missing
+        result.violations.append(f"render: {missing} client frames never reached the DAC "
+                                 f"({_ranges(set(range(1, total + 1)) - seen)})")
     if foreign:
         result.unaccounted_frames += foreign
         result.violations.append(f"render: {foreign} DAC frames are neither silence nor "
                                  f"client audio")
-    if (silent or held) and not _gaps_reported(result, state):
-        result.violations.append(f"render: a gap of {silent} silent and {held} repeated frames "
-                                 f"with no glitch or underrun reported")
-    if held > result.hardware_xruns and not state["powered_down"]:
-        result.violations.append(f"render: {held} repeated frames but "
-                                 f"{result.hardware_xruns} underrun frames reported")
+    reported = result.glitch_bytes // block_align + result.hardware_xruns
+    observed = silent + stale + held
+    if _time_gaps(state):
+        if stale + held > reported:
+            result.unaccounted_frames += stale + held - reported
+            result.violations.append(f"render: {stale} stale and {held} repeated frames, "
+                                     f"{reported} glitch and underrun frames reported")
+    elif observed != reported:
+        result.unaccounted_frames += abs(observed - reported)
+        result.violations.append(f"render: a gap of {silent} silent, {stale} stale and "
+                                 f"{held} repeated frames; {reported} glitch and underrun "
+                                 f"frames reported")
 
 
-def _account_capture(captured, channels, result, state):
+def _account_capture(captured, channels, result, state, block_align):
+    """The client read a run of consecutive microphone frames; frames skipped are what the
+    stack reported dropped (glitch bytes, hardware overrun frames), frame for frame (unless
+    the stream also stood still: see :func:`_time_gaps`)."""
     numbers = [identify(f, channels) for f in captured]
     foreign = sum(1 for n in numbers if n is None)
     ours = [n for n in numbers if n]
@@ -195,10 +288,11 @@ def _account_capture(captured, channels, result, state):
         result.unaccounted_frames += foreign
         result.violations.append(f"capture: {foreign} frames are neither silence nor the "
                                  f"microphone's")
-    if skipped and not _gaps_reported(result, state):
-        result.unaccounted_frames += skipped
-        result.violations.append(f"capture: {skipped} microphone frames skipped with no "
-                                 f"overrun reported")
+    reported = result.glitch_bytes // block_align + result.hardware_xruns
+    if skipped != reported and not _time_gaps(state):
+        result.unaccounted_frames += abs(skipped - reported)
+        result.violations.append(f"capture: {skipped} microphone frames skipped, {reported} "
+                                 f"reported dropped (glitch and overrun frames)")
 
 
 async def _render(system, spec, faults, result, state):
@@ -230,13 +324,14 @@ async def _render(system, spec, faults, result, state):
     await Timer(int(4 * FRAME_NS * 48000 / spec["rate"]), "ns")
     disturb.cancel()
     pin = stream.pin
-    result.glitches = pin.glitches
+    _collect_counts(pin, result, state)
     result.hardware_xruns = await pin.stream.xrun()
+    _check_bus_errors(pin.stream, result, state)
     await stream.close()
     await Timer(int(LINK_SETTLE_FRAMES * FRAME_NS), "ns")
     result.frames_in = total
     heard = system.speaker.frames[heard_before:]
-    _account_render(heard, total, channels, result, state)
+    _account_render(heard, total, channels, result, state, fmt.block_align)
 
 
 async def _capture(system, spec, faults, result, state):
@@ -257,12 +352,22 @@ async def _capture(system, spec, faults, result, state):
         data += await stream.read(want - len(data))
     disturb.cancel()
     pin = stream.pin
-    result.glitches = pin.glitches
+    _collect_counts(pin, result, state)
     result.hardware_xruns = await pin.stream.xrun()
+    _check_bus_errors(pin.stream, result, state)
     await stream.close()
     await Timer(int(LINK_SETTLE_FRAMES * FRAME_NS), "ns")
     result.frames_in = total
-    _account_capture(expected_dac_frames(bytes(data), channels, bits), channels, result, state)
+    _account_capture(expected_dac_frames(bytes(data), channels, bits), channels, result, state,
+                     fmt.block_align)
+
+
+def _check_no_access_while_off(system, result):
+    """A driver never touches the device while it has no power (D3)."""
+    touched = system.regs.bus.accesses_while_off
+    if touched:
+        result.violations.append(f"the drivers accessed the registers {touched} times while "
+                                 f"the device was in D3")
 
 
 async def _still_usable(system, result):
@@ -282,13 +387,15 @@ async def run_scenario(system, spec):
     """Run ``spec`` on a started :class:`cosim.system.AudioSystem`; return the result."""
     wall0, sim0 = time.perf_counter(), get_sim_time("ns")
     faults, result = Faults(), ScenarioResult()
-    state = {"paused": False, "powered_down": False}
+    state = {"paused": False, "powered_down": False, "bus_errors": 0, "ring_ran_dry": False}
     _back_pressure(system, spec, faults)
     try:
         if spec["direction"] == "render":
             await _render(system, spec, faults, result, state)
         else:
             await _capture(system, spec, faults, result, state)
+        _check_no_access_while_off(system, result)
+        system.mem.clear_errors()          # a bus error still waiting for its access
         await _still_usable(system, result)
     except Exception as exc:            # noqa: BLE001 - a driver's exception is a finding
         result.violations.append(f"exception: {type(exc).__name__}: {exc}")

@@ -50,11 +50,13 @@ class AudioSystem(SocEnv):
         self.scheduler = SimScheduler()
         if self.trace is not None:
             self.scheduler.tracer = self.trace
+        power = SimDevicePower(dut)
+        self.regs.bus.powered = power.powered
         self.resources = ResourceList(
             registers=self.regs.bus, interrupt=SimInterruptSource(self.irq),
             memory=SimPhysicalMemory(self.mem, self.alloc), scheduler=self.scheduler,
             parameters={"clock_hz": simulated_clock_hz(), "midi_baud": midi_baud},
-            power=SimDevicePower(dut))
+            power=power)
         self.registry = SubdeviceRegistry()
         self.adapter = Adapter(self.resources, self.registry, wave_miniport, midi_miniport)
         self.client = AudioClient(self.registry)

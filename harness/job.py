@@ -229,7 +229,9 @@ class ScenarioResult(Result):
     frames_out: int = 0
     unaccounted_frames: int = 0
     glitches: int = 0
+    glitch_bytes: int = 0        # what the glitches cost (the port's count)
     hardware_xruns: int = 0
+    bus_errors: int = 0          # DESE the driver saw
     silent_frames: int = 0
     held_frames: int = 0
     sim_time_ns: int = 0

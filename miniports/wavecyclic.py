@@ -83,7 +83,10 @@ class MiniportWaveCyclicStream(HdaWaveStream):
         self.miniport.service_group.request_service()
 
     async def get_position(self):
-        """The hardware position: LPIB, a byte offset in the buffer (0 in STOP)."""
+        """The hardware position: LPIB, a byte offset in the buffer (0 in STOP);
+        DEVICE_DATA_ERROR while a bus error has the engine stopped (:meth:`on_bus_error`)."""
+        if self.faulted:
+            return NTSTATUS.DEVICE_DATA_ERROR, 0
         return NTSTATUS.SUCCESS, await self.link_position()
 
     def normalize_physical_position(self, position):

@@ -127,6 +127,28 @@ class MiniportWavePciStream(HdaWaveStream):
         """Bytes that crossed the link since the stream started (64-bit)."""
         return NTSTATUS.SUCCESS, self._epoch_base + await self._epoch_lpib()
 
+    def on_bus_error(self):
+        """DESE stopped the engine. This miniport owns its ring (the port only hands out
+        mappings), so it restarts the engine itself, from a work item."""
+        self.miniport.scheduler.spawn(self._recover_from_bus_error())
+
+    async def _recover_from_bus_error(self):
+        """Queue what is not finished again from where the hardware got to (render: the
+        link position, so nothing is lost, the mappings still hold it; capture: what was
+        stored, the FIFO's frames are lost) and run again."""
+        if (self.state == KSSTATE.STOP or self.power_state != DevicePowerState.D0
+                or not self._programmed):
+            return
+        await self._release_finished()
+        progress = await self._progress()
+        self.miniport.scheduler.tracer.event(
+            "miniport", "BUS_ERROR", f"SD{self.engine.n}: DESE, ring queued again at byte "
+            f"{self._epoch_base + progress}")
+        await self._new_epoch(list(self.queued), progress)
+        self.bus_error_recoveries += 1
+        if self.state == KSSTATE.RUN:
+            await self.engine.run()
+
     async def revoke_mappings(self, first_tag, last_tag):
         """Take the entries with tags first..last (inclusive, in queue order) out of the ring;
         returns ``(status, revoked)``, counting only entries not released before."""
@@ -164,8 +186,8 @@ class MiniportWavePciStream(HdaWaveStream):
     async def _fill(self):
         """Queue mappings while the port has them and the ring has room; move LVI. Only once
         the engine has its ring (ACQUIRE): a stopped stream takes no mappings."""
-        if not self._programmed:
-            return 0
+        if not self._programmed or self.power_state != DevicePowerState.D0:
+            return 0            # power_change_notify queues them again back in D0
         added = 0
         while len(self.queued) < MAX_IN_USE:
             tag = self._next_tag
@@ -291,6 +313,12 @@ class MiniportWavePciStream(HdaWaveStream):
     async def reprogram(self):
         """A new epoch with the entries still queued, from where the hardware got."""
         await self._new_epoch(self.queued, progress=self._saved_progress)
+
+    async def restore_context(self):
+        """Back in D0: the ring as it was, then the mappings the port offered meanwhile."""
+        await super().restore_context()
+        if self.state != KSSTATE.STOP:
+            await self._fill()
 
     # ---- state -----------------------------------------------------------------------------
 

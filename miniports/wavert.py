@@ -248,9 +248,12 @@ class MiniportWaveRTStream(HdaWaveStream):
                                             hz.denominator)
 
     async def get_position(self):
-        """Play offset from LPIB; write offset from the DMA position buffer."""
+        """Play offset from LPIB; write offset from the DMA position buffer;
+        DEVICE_DATA_ERROR while a bus error has the engine stopped (:meth:`on_bus_error`)."""
         if self.state == KSSTATE.STOP or self.mdl is None:
             return NTSTATUS.SUCCESS, AudioPosition(0, 0)
+        if self.faulted:
+            return NTSTATUS.DEVICE_DATA_ERROR, None
         play = await self.link_position()
         return NTSTATUS.SUCCESS, AudioPosition(play, self.dma_position())
 

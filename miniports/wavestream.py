@@ -154,6 +154,10 @@ class HdaWaveStream:
         self.ioc_count = 0
         self.fifo_errors = 0
         self.descriptor_errors = 0
+        #: a bus error stopped the engine (DESE) and it has not been restarted since
+        self.faulted = False
+        #: restarts after a bus error
+        self.bus_error_recoveries = 0
 
     async def open(self, fmt):
         """Claim an engine and a tag and take the stream's initial format (NewStream's
@@ -197,6 +201,7 @@ class HdaWaveStream:
             self.fifo_errors += 1
         if cause.dese:
             self.descriptor_errors += 1
+            self.on_bus_error()
         if cause.bcis:
             self.ioc_count += 1
             self.on_ioc()
@@ -263,10 +268,13 @@ class HdaWaveStream:
             if self.capture:
                 await codec.set_converter_stream(self.converter, 0)
             await engine.stop()
+            if self.faulted:
+                await self._restart_after_fault()
         elif state == KSSTATE.STOP:
             await self.controller.set_stream_interrupt(engine.n, False)
             await codec.set_converter_stream(self.converter, 0)
             await engine.reset()
+            self.faulted = False
             self.on_stop()
         self.state = state
         return NTSTATUS.SUCCESS
@@ -282,6 +290,28 @@ class HdaWaveStream:
             self.bdl.set_entries(entries)
         await self.engine.program(self.bdl, self.fmt_value, self.tag, ioce=self.ioc_enabled,
                                   deie=True)
+
+    # ---- bus errors ----------------------------------------------------------------------------
+
+    def on_bus_error(self):
+        """DESE: a bus error on a descriptor, data or a position write stopped the engine
+        (README "Points where this controller is specific"). The positions now answer
+        DEVICE_DATA_ERROR; the port is woken (as by an IOC) to restart the stream: PAUSE
+        programs the engine again where the stream stood (:meth:`_restart_after_fault`),
+        RUN runs it."""
+        self.faulted = True
+        self.controller.resources.scheduler.tracer.event(
+            "miniport", "BUS_ERROR", f"SD{self.engine.n}: DESE, the engine stopped")
+        self.on_ioc()
+
+    async def _restart_after_fault(self):
+        """Program the stopped engine again from where the stream stood: render from the
+        link position (what sat in the lost FIFO is fetched again), capture from what was
+        stored (the FIFO's frames are lost)."""
+        await self.save_context()
+        await self.reprogram()
+        self.faulted = False
+        self.bus_error_recoveries += 1
 
     # ---- power ---------------------------------------------------------------------------------
 

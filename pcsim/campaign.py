@@ -46,7 +46,9 @@ PAUSE_PROBABILITIES = (0.0, 0.0, 0.0, 0.1, 0.3, 0.6)
 ROGUE_REGISTERS = tuple((r.name, r.size) for r in REGMAP if r.name.startswith("SD2")
                         and not r.name.endswith("_A"))
 EVENT_KINDS = ("isr_spike", "dpc_spike", "pause", "power_cycle", "jack", "rogue_write",
-               "volume")
+               "volume", "bus_error")
+#: what a bus error hits, and how the memory answers
+BUS_ERROR_TARGETS, BUS_ERROR_RESPONSES = ("descriptor", "data", "position"), ("slverr", "decerr")
 #: simulated-time allowance beyond the audio and the drawn pauses (us), and for a client
 #: that starves the stream
 BOUND_SLACK_US, STARVING_SLACK_US = 60_000, 32_000
@@ -71,6 +73,8 @@ def _event(rng, kind, at_us):
         return [at_us, kind, rng.randint(200, 1000)]
     if kind == "jack":
         return [at_us, kind, rng.randint(0, 1)]
+    if kind == "bus_error":
+        return [at_us, kind, rng.choice(BUS_ERROR_TARGETS), rng.choice(BUS_ERROR_RESPONSES)]
     if kind == "rogue_write":
         name, size = rng.choice(ROGUE_REGISTERS)
         return [at_us, kind, name, rng.getrandbits(8 * size)]
@@ -147,6 +151,7 @@ def replay(seed: int, sim: str, workdir: Path, sabotage: str | None = None) -> d
             "faults": result.faults, "unaccounted_frames": result.unaccounted_frames,
             "frames_in": result.frames_in, "frames_out": result.frames_out,
             "glitches": result.glitches, "hardware_xruns": result.hardware_xruns,
+            "bus_errors": result.bus_errors,
             "sim_time_ns": result.sim_time_ns, "wall_s": result.wall_s}
 
 

@@ -56,6 +56,13 @@ class CyclicBufferPin(Pin):
         self._reset_positions()
         #: glitches: the hardware overtook the engine (render) or overran it (capture)
         self.glitches = 0
+        #: bytes the glitches cost: what the hardware played instead of the client's next
+        #: data (render: silence, or the previous lap if the buffer was full), or captured
+        #: data dropped unread (capture)
+        self.glitch_bytes = 0
+        #: device errors (a bus error stopped the hardware) the pin restarted the stream after
+        self.device_errors = 0
+        self._restarting = False
         #: wake-ups by the notification event or DPC
         self.notifications_seen = 0
         #: None, or a list the engine appends (linear byte offset, HAL time) to each time it
@@ -189,6 +196,11 @@ class CyclicBufferPin(Pin):
 
     async def _update_positions(self):
         status, play, fetch = await self._hw_offsets()
+        if (status == NTSTATUS.DEVICE_DATA_ERROR and self.state == KSSTATE.RUN
+                and not self._restarting):
+            status = await self._restart_after_device_error()
+            if nt_success(status):
+                status, play, fetch = await self._hw_offsets()
         if not nt_success(status):
             return status
         now = self._scheduler.now_100ns()
@@ -244,19 +256,39 @@ class CyclicBufferPin(Pin):
         if self.write_log is not None:
             self.write_log.append((offset, self._scheduler.now_100ns()))
 
-    async def resync_after_power_loss(self):
-        """The device lost its context and the miniport restarted the engine where the
-        stream stood (render: the link position, capture: the stored position): both of its
-        positions are there now. Render asks the hardware where that is (the link may have
-        moved on after the port last looked) and writes everything from there again: what
-        sat in the lost FIFO may have been overwritten by the next lap already."""
-        resume = self._dma
+    async def resync_after_restart(self):
+        """The engine lost its FIFO (D3, or a bus error) and the miniport programmed it
+        again where the stream stood (render: the link position, capture: the stored
+        position); it has not run yet. Both positions are there now: the pin asks the
+        hardware where that is (the link may have moved on after the port last looked).
+        Render writes everything from there again: what sat in the lost FIFO may have been
+        overwritten by the next lap already."""
+        base = self._dma if self.capture else self._play
+        status, offset, _ = await self._hw_offsets()
+        resume = self._unwrap(base, offset, 0) if nt_success(status) else base
         if not self.capture:
-            status, play, _ = await self._hw_offsets()
-            resume = self._unwrap(self._play, play, 0) if nt_success(status) else self._play
             self._rewind_render(resume)
         self._play = self._dma = resume
         self._last_update = None
+
+    async def _restart_after_device_error(self):
+        """The miniport's position said DEVICE_DATA_ERROR: a bus error stopped the engine.
+        Step the miniport stream to PAUSE (it programs the engine again where the stream
+        stood), resynchronise, refill (render) and RUN again; counted in
+        :attr:`device_errors`. The status of the first step that failed, else SUCCESS."""
+        self._restarting = True
+        try:
+            self.device_errors += 1
+            self._scheduler.tracer.event("port", "DEVICE_ERROR",
+                                         f"pin {self.pin_id}: restarting the stream")
+            status = await self.stream.set_state(KSSTATE.PAUSE)
+            if not nt_success(status):
+                return status
+            await self.resync_after_restart()
+            await self._transfer()
+            return await self.stream.set_state(KSSTATE.RUN)
+        finally:
+            self._restarting = False
 
     def _rewind_render(self, resume):
         """Make linear ``resume`` the next byte the engine writes, the bytes from there to
@@ -303,12 +335,16 @@ class CyclicBufferPin(Pin):
         size = self.buffer_size
         if self._dma > self._done:
             # the hardware fetched bytes nobody wrote in time: a glitch; skip past them
+            late = -(-self._dma // align) * align
             if self._data_end is None or self._done < self._data_end:
                 self.glitches += 1
+                self.glitch_bytes += late - self._done
                 self._scheduler.tracer.event(
                     "port", "GLITCH", f"pin {self.pin_id}: render late, hardware at "
                     f"{self._dma}, written up to {self._done} ({self._dma - self._done} bytes)")
-            self._done = -(-self._dma // align) * align
+            # what a restart fetches again there is silence
+            self._note_written(self._silence(late - self._done))
+            self._done = late
         # What the DMA fetched is free to overwrite one lap later. With room to spare (a
         # buffer of at least KEEP_FETCHED_FIFOS FIFOs) only what crossed the link is: what sits
         # in the FIFO stays in the buffer too, so a device that loses its FIFO (D3) fetches it
@@ -342,7 +378,9 @@ class CyclicBufferPin(Pin):
             self._scheduler.tracer.event(
                 "port", "GLITCH", f"pin {self.pin_id}: capture overrun, hardware at "
                 f"{self._dma}, read up to {self._done}")
-            self._done = (self._dma - size // 2) // align * align
+            keep_from = (self._dma - size // 2) // align * align
+            self.glitch_bytes += keep_from - self._done
+            self._done = keep_from
         n = (self._dma - self._done) // align * align
         if n:
             self._captured += self.buffer.read(self._done, n)

@@ -125,9 +125,10 @@ class Pin:
     def closed(self) -> bool:
         return self._closed
 
-    async def resync_after_power_loss(self):
-        """Called while paused, after the device lost its context in D3 and the miniport
-        restored its stream: a pin that keeps positions of its own brings them in line."""
+    async def resync_after_restart(self):
+        """Called while paused, after the miniport programmed its stream's engine again
+        (the device lost its context in D3, or a bus error stopped it): a pin that keeps
+        positions of its own brings them in line."""
 
     def queue_reads(self):
         """Capture pins that store into client packets queue them here ahead of RUN; pins

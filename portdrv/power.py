@@ -89,7 +89,7 @@ class PowerManager:
                 for flt in self.registry.filters.values():
                     for pin in flt.open_pins:
                         if pin.state != KSSTATE.STOP:
-                            await pin.resync_after_power_loss()
+                            await pin.resync_after_restart()
             paused, self._paused = self._paused, []
             for pin in paused:
                 if not pin.closed and pin.state == KSSTATE.PAUSE:

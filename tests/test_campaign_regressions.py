@@ -28,12 +28,56 @@ CAPTURE_LATE_DPC_AT_WRAP = scenario_spec(
     buffer_ms=5, events=[[4690, "dpc_spike", 300, 431]])
 
 
+#: Found as --replay 2252824934073864865 (seed 1): a late DPC on a WaveRT render whose buffer
+#: the port keeps full. The hardware fetched past what the port had written, into the
+#: previous lap: 16 frames played a second time. The port reports the glitch; now it counts
+#: its bytes too, and they must equal the stale frames heard.
+LATE_DPC_FULL_BUFFER = scenario_spec(
+    miniport="wavert", direction="render", channels=1, bits=24, rate=48000, frames=480,
+    buffer_ms=5, events=[[3000, "dpc_spike", 3000, 1516]])
+
+FOUND = {"power_cycle_small_buffer": POWER_CYCLE_SMALL_BUFFER,
+         "capture_late_dpc_at_wrap": CAPTURE_LATE_DPC_AT_WRAP,
+         "late_dpc_full_buffer": LATE_DPC_FULL_BUFFER}
+
+#: A bus error stopped the stream for good (DESE; the drivers only counted it) and the
+#: scenario hung, as soon as the campaign drew one. Now a WaveRT or WaveCyclic pin sees
+#: DEVICE_DATA_ERROR from the position and restarts the stream where it stood, writing again
+#: what the lost FIFO held; WavePci's miniport queues its ring again from the link position.
+#: One per target, response and miniport, render and capture.
+#: (a descriptor is read only when the engine moves to the next BDL entry: a longer stream,
+#: and for WavePci a client writing in small packets, each a new entry in the ring)
+BUS_ERRORS = {
+    f"{miniport}_{direction}_{target}": scenario_spec(
+        miniport=miniport, direction=direction, channels=2, bits=16, rate=16000,
+        frames=320 if target == "descriptor" else 96, buffer_ms=5,
+        chunk_frames=32 if miniport == "wavepci" and direction == "render" else None,
+        chunk_gap_us=1000, events=[[1500, "bus_error", target, response]])
+    for miniport, direction, target, response in (
+        ("wavert", "render", "data", "slverr"), ("wavert", "capture", "data", "decerr"),
+        ("wavecyclic", "render", "position", "decerr"),
+        ("wavecyclic", "capture", "descriptor", "slverr"),
+        ("wavepci", "render", "descriptor", "decerr"), ("wavepci", "capture", "data", "slverr"))}
+
+
 @pytest.mark.parametrize("sim", SIMS)
-@pytest.mark.parametrize("spec", [POWER_CYCLE_SMALL_BUFFER, CAPTURE_LATE_DPC_AT_WRAP],
-                         ids=["power_cycle_small_buffer", "capture_late_dpc_at_wrap"])
-def test_found_by_the_campaign(spec, sim, tmp_path):
+@pytest.mark.parametrize("name", FOUND)
+def test_found_by_the_campaign(name, sim, tmp_path):
+    spec = FOUND[name]
     result = run_sim_job(ScenarioJob(seed=0, spec=spec), sim, tmp_path)
     assert result.violations == [], result.violations
     assert result.frames_out == result.frames_in == spec["frames"]
     assert result.unaccounted_frames == 0
     assert sum(result.faults.values()) >= 1
+
+
+@pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize("name", BUS_ERRORS)
+def test_a_bus_error_is_reported_and_the_stream_goes_on(name, sim, tmp_path):
+    spec = BUS_ERRORS[name]
+    result = run_sim_job(ScenarioJob(seed=0, spec=spec), sim, tmp_path)
+    assert result.violations == [], result.violations
+    target = spec["events"][0][2]
+    assert result.faults[f"bus_error_{target}"] == 1 and result.bus_errors == 1
+    if spec["direction"] == "render":      # render loses nothing: the frames are refetched
+        assert result.frames_out == result.frames_in == spec["frames"]

@@ -158,7 +158,7 @@ class FakePin:
         self.state = state
         return NTSTATUS.SUCCESS
 
-    async def resync_after_power_loss(self):
+    async def resync_after_restart(self):
         self.log.append((self.name, "resync"))
 
 
