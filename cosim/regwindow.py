@@ -9,6 +9,8 @@ register-level code, with timeouts in nanoseconds.
 
 from __future__ import annotations
 
+from cocotb.triggers import Timer
+
 from miniports.registers import RegisterBlock
 from portdrv.hal import BusError, RegisterAccess
 
@@ -20,8 +22,10 @@ RESP_NAMES = {0: "OKAY", 1: "EXOKAY", 2: "SLVERR", 3: "DECERR"}
 __all__ = ["AxiLiteRegisters", "RegisterWindow", "BusError", "UNANSWERED_READ"]
 
 
-#: what a read of a powered-off device returns (a PCI read the device does not answer)
+#: what a read of a powered-off device returns (a PCI read the device does not answer), and
+#: how long the host's bus takes to give up on an access nobody answers
 UNANSWERED_READ = 0xFFFF_FFFF
+UNANSWERED_ACCESS_NS = 1000
 
 
 class AxiLiteRegisters(RegisterAccess):
@@ -30,22 +34,25 @@ class AxiLiteRegisters(RegisterAccess):
     ``powered`` (a callable, None: always on) says whether the device has power: while it
     has not (D3 holds it in reset, where its slave port would never answer), nothing goes
     to the bus: a read returns :data:`UNANSWERED_READ`, a write is dropped, as the host's
-    bus does for a device that is off, and :attr:`accesses_while_off` counts them (a driver
-    that touches a device in D3 is wrong, but the bus never hangs)."""
+    bus does for a device that is off, and :attr:`reads_while_off` and
+    :attr:`writes_while_off` count them (a write to a device in D3 is lost: a driver bug; a
+    read happens legitimately, e.g. an ISR asking whether a shared interrupt is its own; the
+    bus never hangs either way)."""
 
     def __init__(self, dut, clk=None, *, prefix: str = "s_axil", powered=None):
         self.axil = AxiLiteMaster(dut, prefix=prefix, clk=clk)
         self.powered = powered
-        self.accesses_while_off = 0
+        self.reads_while_off = self.writes_while_off = 0
 
     def _off(self):
-        if self.powered is None or self.powered():
-            return False
-        self.accesses_while_off += 1
-        return True
+        return self.powered is not None and not self.powered()
 
     async def read32(self, offset: int) -> int:
         if self._off():
+            # the access costs the bus's time-out: a driver polling a device in D3 still
+            # sees time pass
+            self.reads_while_off += 1
+            await Timer(UNANSWERED_ACCESS_NS, "ns")
             return UNANSWERED_READ
         data, resp = await self.axil.read32(offset)
         if resp:
@@ -54,6 +61,8 @@ class AxiLiteRegisters(RegisterAccess):
 
     async def write(self, offset: int, data: bytes) -> None:
         if self._off():
+            self.writes_while_off += 1
+            await Timer(UNANSWERED_ACCESS_NS, "ns")
             return
         resp = await self.axil.write(offset, data)
         if resp:

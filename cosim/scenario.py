@@ -184,14 +184,12 @@ async def _disturb(system, stream, events, faults, state, t0_ns):
 
 
 def _check_bus_errors(miniport_stream, result, state):
-    """Every injected bus error was seen (DESE) and recovered from by the driver."""
+    """Every injected bus error was seen (DESE) by the driver (that it recovered shows in
+    the audio: the stream went on to its end)."""
     result.bus_errors = miniport_stream.descriptor_errors
     if state["bus_errors"] and miniport_stream.descriptor_errors < state["bus_errors"]:
         result.violations.append(f"{state['bus_errors']} bus errors injected, "
                                  f"{miniport_stream.descriptor_errors} reported (DESE)")
-    if miniport_stream.bus_error_recoveries < miniport_stream.descriptor_errors:
-        result.violations.append(f"{miniport_stream.descriptor_errors} bus errors, "
-                                 f"{miniport_stream.bus_error_recoveries} recovered from")
 
 
 def _time_gaps(state):
@@ -362,12 +360,13 @@ async def _capture(system, spec, faults, result, state):
                      fmt.block_align)
 
 
-def _check_no_access_while_off(system, result):
-    """A driver never touches the device while it has no power (D3)."""
-    touched = system.regs.bus.accesses_while_off
-    if touched:
-        result.violations.append(f"the drivers accessed the registers {touched} times while "
-                                 f"the device was in D3")
+def _check_no_write_while_off(system, result):
+    """A driver never writes to the device while it has no power (D3): the write is lost.
+    (Reads happen: an ISR asks whether an interrupt is its own, and reads all ones.)"""
+    lost = system.regs.bus.writes_while_off
+    if lost:
+        result.violations.append(f"the drivers wrote to the registers {lost} times while the "
+                                 f"device was in D3")
 
 
 async def _still_usable(system, result):
@@ -394,7 +393,7 @@ async def run_scenario(system, spec):
             await _render(system, spec, faults, result, state)
         else:
             await _capture(system, spec, faults, result, state)
-        _check_no_access_while_off(system, result)
+        _check_no_write_while_off(system, result)
         system.mem.clear_errors()          # a bus error still waiting for its access
         await _still_usable(system, result)
     except Exception as exc:            # noqa: BLE001 - a driver's exception is a finding

@@ -30,6 +30,8 @@ __all__ = ["HdaController", "HdaStreamEngine", "HdaCodec", "Bdl", "fmt_value", "
            "wave_format_to_fmt", "BDL_ENTRY_BYTES", "LINK_FRAME_RATE"]
 
 BDL_ENTRY_BYTES = 16
+#: what a register read returns when the device does not answer (a PCI read nobody claims)
+NO_DEVICE = 0xFFFF_FFFF
 #: link frames per second: the base rate of the 48 kHz family
 LINK_FRAME_RATE = 48000
 #: timeouts of register handshakes (100-ns units)
@@ -427,6 +429,10 @@ class HdaController:
         intsts_reg = REGMAP["INTSTS"]
         while True:
             intsts = await self.regs.read("INTSTS")
+            if intsts == NO_DEVICE:
+                # all ones: the device does not answer (powered off or gone); not ours (as
+                # Linux's azx_interrupt does)
+                return NTSTATUS.SUCCESS if claimed else NTSTATUS.UNSUCCESSFUL
             pending = [n for n in self.streams if intsts >> n & 1]
             cis = intsts_reg["CIS"].get(intsts) and self._intctl.get("CIE")
             # MIS reads 1 whatever MIE says: only an enabled cause is this interrupt's

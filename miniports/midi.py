@@ -109,10 +109,12 @@ class UartMiniport:
             self.streams.remove(stream)
 
     async def power_change_notify(self, state):
-        """IPowerNotify: D3 loses UART mode, MIDI_DIV and whatever the hardware queue held;
-        back in D0 enter UART mode again (the streams are paused meanwhile)."""
+        """IPowerNotify: D3 loses UART mode, MIDI_DIV and whatever the hardware queue held,
+        so the bytes already in the transmit FIFO are let out first; back in D0 enter UART
+        mode again (the streams are paused meanwhile)."""
         previous, self.power_state = self.power_state, state
         if state == DevicePowerState.D3:
+            await self.uart.wait_transmitted()
             self.uart.lose_context()
             self._context_lost()
         elif state == DevicePowerState.D0 and previous == DevicePowerState.D3:

@@ -28,7 +28,7 @@ gaps between them behind a slow ISR.
 from __future__ import annotations
 
 from fractions import Fraction
-from math import floor
+from math import ceil, floor
 
 from portdrv.status import NTSTATUS, nt_success
 from rtl.regmap import MIDI_BAUD, MPU_ACK, MPU_RESET, MPU_UART_MODE, midi_divisor
@@ -64,6 +64,8 @@ class MpuUart:
         self._last_stamp = 0
         self.bytes_received = 0
         self.bytes_discarded = 0        # received with no handler to take them
+        #: HAL time (100 ns) by which the transmit FIFO has sent everything written to it
+        self.tx_idle_at = 0
 
     # ---- timing ------------------------------------------------------------------------------
 
@@ -131,12 +133,23 @@ class MpuUart:
         """Write ``data`` to the data port while DRR says the transmit FIFO has room; returns
         how many bytes it took (0 when the FIFO is full)."""
         count = 0
+        now = self.controller.resources.scheduler.now_100ns
         for byte in data:
             if await self.regs.read_field("MIDI_STAT", "DRR"):
                 break
             await self.regs.write("MIDI_DATA", byte)
+            # the byte leaves after those before it
+            self.tx_idle_at = max(self.tx_idle_at, now()) + self.frame_100ns
             count += 1
         return count
+
+    async def wait_transmitted(self):
+        """Wait until the transmit FIFO has sent everything written to it (before power is
+        removed, which would lose it)."""
+        scheduler = self.controller.resources.scheduler
+        wait = ceil(self.tx_idle_at - scheduler.now_100ns())
+        if wait > 0:
+            await scheduler.sleep_100ns(wait)
 
     async def queue_free(self) -> int:
         """Free slots of the timestamped queue (MQ_FREE)."""

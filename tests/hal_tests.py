@@ -1,12 +1,17 @@
 """cocotb tests of the portdrv services on the simulated machine: InterruptSync and ServiceGroup
-serving the device's real IOC interrupts through the cosim HAL (ISR at device level, DPC later)."""
+serving the device's real IOC interrupts through the cosim HAL (ISR at device level, DPC later),
+and an interrupt that comes after the device lost power."""
 
 import cocotb
+from cocotb.simtime import get_sim_time
 
 from cosim.hal import SimScheduler, SimInterruptSource
 from cosim.hda import fmt_value
+from cosim.regwindow import UNANSWERED_ACCESS_NS
 from cosim.soc_env import SocEnv
+from cosim.system import AudioSystem
 from portdrv.interrupt_sync import InterruptSync, InterruptSyncMode
+from portdrv.power import DevicePowerState
 from portdrv.service_group import ServiceGroup
 from portdrv.status import NTSTATUS
 from rtl.regmap import REGMAP
@@ -110,3 +115,23 @@ async def synchronized_routine_excludes_isr(dut):
     kinds = [k for k, _ in log]
     assert kinds[:3] == ["sync-start", "sync-end", "isr"], log
     assert log[2][1] >= log[1][1]
+
+
+@cocotb.test()
+async def isr_while_powered_off(dut):
+    """An interrupt serviced after the device lost power (D3 holds it in reset, where its
+    register port never answers): the register window does not hang, reads answer all ones
+    after the bus's time-out, and the miniports' ISR declines the interrupt as not its own."""
+    system = AudioSystem(dut)
+    await system.start()
+    bus = system.regs.bus
+    await system.resources.power.set_device_state(DevicePowerState.D3)
+    t0 = get_sim_time("ns")
+    assert await system.adapter.controller.isr() == NTSTATUS.UNSUCCESSFUL
+    assert get_sim_time("ns") - t0 == UNANSWERED_ACCESS_NS
+    assert (bus.reads_while_off, bus.writes_while_off) == (1, 0)
+    await system.regs.write("INTCTL", 0)                     # lost, and counted
+    assert bus.writes_while_off == 1
+    await system.resources.power.set_device_state(DevicePowerState.D0)
+    assert await system.regs.read("INTCTL") == 0             # out of reset, answering again
+    assert bus.reads_while_off == 1

@@ -36,7 +36,16 @@ LATE_DPC_FULL_BUFFER = scenario_spec(
     miniport="wavert", direction="render", channels=1, bits=24, rate=48000, frames=480,
     buffer_ms=5, events=[[3000, "dpc_spike", 3000, 1516]])
 
+#: Found as --replay 490056936996590808: a WavePci client wrote while the device was in D3;
+#: MappingAvailable made the miniport take the mapping and write LVI to the powered-off
+#: device, whose register port never answered: the bus hung. Now the register window answers
+#: nothing in D3 (a write there is a violation) and the miniport takes no mapping before D0.
+WAVEPCI_MAPPING_IN_D3 = scenario_spec(
+    miniport="wavepci", direction="render", channels=2, bits=16, rate=16000, frames=160,
+    buffer_ms=5, chunk_frames=32, chunk_gap_us=1000, events=[[3000, "power_cycle", 1500]])
+
 FOUND = {"power_cycle_small_buffer": POWER_CYCLE_SMALL_BUFFER,
+         "wavepci_mapping_in_d3": WAVEPCI_MAPPING_IN_D3,
          "capture_late_dpc_at_wrap": CAPTURE_LATE_DPC_AT_WRAP,
          "late_dpc_full_buffer": LATE_DPC_FULL_BUFFER}
 
