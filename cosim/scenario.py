@@ -28,14 +28,16 @@ from cocotb.triggers import Timer
 from harness.backpressure import AXI_CHANNELS
 from harness.frames import expected_dac_frames, frames_to_pcm
 from harness.job import ScenarioResult
-from miniports.adapter import WAVE_FILTER
+from miniports.adapter import MIDI_FILTER, WAVE_FILTER
 from miniports.hda import BDL_ENTRY_BYTES
+from miniports.midi import MIDI_PIN_RENDER
 from miniports.wavestream import PIN_CAPTURE, PIN_RENDER
 from portdrv.client import MixerClient
 from portdrv.filter import NodeType
 from portdrv.ksstate import KSSTATE
 from portdrv.power import DevicePowerState
 from portdrv.properties import VOLUME_UNITS_PER_DB, AudioProperty
+from portdrv.status import StatusError
 
 from .soc_env import FRAME_NS
 from .stack_audio import LINK_SETTLE_FRAMES, play_through_stack, wave_format
@@ -50,6 +52,8 @@ REUSE_FRAMES = 96
 HNS_PER_US = 10
 #: the topology's name prefix of the render converter no scenario stream uses (SD2 -> DAC B)
 UNUSED_DAC = "dac 0x03"
+#: how long MIDI bytes may take after the last message is due, and how often to look
+MIDI_DRAIN_NS, MIDI_POLL_NS = 20_000_000, 500_000
 #: how long an injected bus error waits for the engine's next access, and how often it looks
 BUS_ERROR_WAIT_US, BUS_ERROR_POLL_US = 12_000, 100
 
@@ -246,11 +250,19 @@ def _account_render(heard, total, channels, result, state, block_align):
     silent = sum(1 for n in numbers[first:last] if n == 0)
     result.frames_out = len(seen & set(range(1, total + 1)))
     result.silent_frames, result.held_frames = silent, held
-    missing = total - result.frames_out
-    if missing:
-        result.unaccounted_frames += missing
-        result.violations.append(f"render: {missing} client frames never reached the DAC "
-                                 f"({_ranges(set(range(1, total + 1)) - seen)})")
+    cancelled = state["cancelled"]
+    result.cancelled_frames = len(cancelled)
+    lost = set(range(1, total + 1)) - seen - cancelled
+    if lost:
+        result.unaccounted_frames += len(lost)
+        result.violations.append(f"render: {len(lost)} client frames never reached the DAC "
+                                 f"({_ranges(lost)})")
+    # a cancelled packet may have started to play (WavePci revokes the rest): a head of it
+    played = sorted(seen & cancelled)
+    if played and played != list(range(min(cancelled), min(cancelled) + len(played))):
+        result.unaccounted_frames += len(played)
+        result.violations.append(f"render: frames of the cancelled packet played out of "
+                                 f"order ({_ranges(played)})")
     if foreign:
         result.unaccounted_frames += foreign
         result.violations.append(f"render: {foreign} DAC frames are neither silence nor "
@@ -293,6 +305,19 @@ def _account_capture(captured, channels, result, state, block_align):
                                  f"reported dropped (glitch and overrun frames)")
 
 
+async def _cancel(stream, packet, after_us, frames, faults, state):
+    """The client cancels ``packet`` (frames ``frames``) ``after_us`` after writing it; if
+    the port has started on it, the cancel is refused (NOT_FOUND) and it plays."""
+    if after_us:
+        await Timer(after_us, "us")
+    try:
+        await stream.cancel(packet)
+    except StatusError:
+        return
+    faults.add("cancel")
+    state["cancelled"].update(frames)
+
+
 async def _render(system, spec, faults, result, state):
     channels, bits = spec["channels"], spec["bits"]
     fmt = wave_format(channels, bits, spec["rate"])
@@ -313,9 +338,14 @@ async def _render(system, spec, faults, result, state):
     await stream.set_state(KSSTATE.RUN)
     t0 = get_sim_time("ns")
     disturb = system.scheduler.spawn(_disturb(system, stream, spec["events"], faults, state, t0))
-    for offset in range(chunk, len(pcm), chunk):
+    cancel = spec.get("cancel")
+    for index, offset in enumerate(range(chunk, len(pcm), chunk), start=1):
         await Timer(spec["chunk_gap_us"], "us")
-        stream.write(pcm[offset:offset + chunk])
+        packet = stream.write(pcm[offset:offset + chunk])
+        if cancel and index == cancel[0]:
+            first_frame = offset // fmt.block_align + 1
+            frames = range(first_frame, first_frame + packet.size // fmt.block_align)
+            system.scheduler.spawn(_cancel(stream, packet, cancel[1], frames, faults, state))
     if chunk < len(pcm):
         stream.end_of_stream()
     await stream.wait_drained()
@@ -382,17 +412,60 @@ async def _still_usable(system, result):
                                  f"({check.mismatched_frames} frames differ)")
 
 
+async def _midi_application(stream, messages, start_ns):
+    """Write each MIDI message when it is due (as ``pcsim midi play``'s client does)."""
+    for time_us, data in messages:
+        wait_ns = start_ns + time_us * 1000 - get_sim_time("ns")
+        if wait_ns > 0:
+            await Timer(int(wait_ns), "ns")
+        await stream.submit(data)
+
+
+async def _start_midi(system, spec, faults):
+    """MIDI traffic alongside the audio: ``(stream, messages)``, or None."""
+    if not spec.get("midi"):
+        return None
+    messages = [(t, bytes.fromhex(h)) for t, h in spec["midi"]]
+    system.midi_device                 # the receiver listens from now on
+    stream = await system.midi_client.open(MIDI_FILTER, MIDI_PIN_RENDER)
+    await stream.set_state(KSSTATE.RUN)
+    system.scheduler.spawn(_midi_application(stream, messages, get_sim_time("ns")))
+    faults.add("midi_messages", len(messages))
+    return stream, messages
+
+
+async def _check_midi(system, midi, result):
+    """Every MIDI byte went out on the wire, once, in order, with no framing error."""
+    stream, messages = midi
+    sent = b"".join(data for _, data in messages)
+    device = system.midi_device
+    deadline = get_sim_time("ns") + MIDI_DRAIN_NS + messages[-1][0] * 1000
+    while len(device.received) < len(sent) and get_sim_time("ns") < deadline:
+        await Timer(MIDI_POLL_NS, "ns")
+    await stream.close()
+    received = bytes(b.value for b in device.received)
+    if received != sent or device.framing_errors:
+        result.violations.append(f"midi: {len(received)} of {len(sent)} bytes arrived"
+                                 + ("" if sent.startswith(received) else ", not as sent")
+                                 + (f", {len(device.framing_errors)} framing errors"
+                                    if device.framing_errors else ""))
+
+
 async def run_scenario(system, spec):
     """Run ``spec`` on a started :class:`cosim.system.AudioSystem`; return the result."""
     wall0, sim0 = time.perf_counter(), get_sim_time("ns")
     faults, result = Faults(), ScenarioResult()
-    state = {"paused": False, "powered_down": False, "bus_errors": 0, "ring_ran_dry": False}
+    state = {"paused": False, "powered_down": False, "bus_errors": 0, "ring_ran_dry": False,
+             "cancelled": set()}
     _back_pressure(system, spec, faults)
     try:
+        midi = await _start_midi(system, spec, faults)
         if spec["direction"] == "render":
             await _render(system, spec, faults, result, state)
         else:
             await _capture(system, spec, faults, result, state)
+        if midi:
+            await _check_midi(system, midi, result)
         _check_no_write_while_off(system, result)
         system.mem.clear_errors()          # a bus error still waiting for its access
         await _still_usable(system, result)

@@ -232,6 +232,7 @@ class ScenarioResult(Result):
     glitch_bytes: int = 0        # what the glitches cost (the port's count)
     hardware_xruns: int = 0
     bus_errors: int = 0          # DESE the driver saw
+    cancelled_frames: int = 0    # client frames in packets the client cancelled
     silent_frames: int = 0
     held_frames: int = 0
     sim_time_ns: int = 0

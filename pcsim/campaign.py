@@ -47,6 +47,10 @@ ROGUE_REGISTERS = tuple((r.name, r.size) for r in REGMAP if r.name.startswith("S
                         and not r.name.endswith("_A"))
 EVENT_KINDS = ("isr_spike", "dpc_spike", "pause", "power_cycle", "jack", "rogue_write",
                "volume", "bus_error")
+#: how often a chunked render cancels one of its chunks, and how long after writing it
+CANCEL_PROBABILITY, CANCEL_DELAYS_US = 0.4, (0, 200, 1000, 3000)
+#: how often MIDI messages go out through the MIDI port alongside, and at most how many
+MIDI_PROBABILITY, MIDI_MAX_MESSAGES = 0.3, 8
 #: what a bus error hits, and how the memory answers
 BUS_ERROR_TARGETS, BUS_ERROR_RESPONSES = ("descriptor", "data", "position"), ("slverr", "decerr")
 #: simulated-time allowance beyond the audio and the drawn pauses (us), and for a client
@@ -91,9 +95,11 @@ def _event_duration_us(event):
 
 def scenario_spec(*, miniport, direction, channels, bits, rate, frames, buffer_ms,
                   events=(), memory_seed=1, backpressure=NO_BACKPRESSURE, chunk_frames=None,
-                  chunk_gap_us=2000, sabotage=None) -> dict:
+                  chunk_gap_us=2000, cancel=None, midi=(), sabotage=None) -> dict:
     """A whole scenario as the simulator side reads it, from its parts (``events``: lists
-    ``[time_us, kind, *arguments]`` in time order); the simulated-time bound follows from
+    ``[time_us, kind, *arguments]`` in time order; ``cancel``: ``[chunk, after_us]``, the
+    render chunk the client cancels that long after writing it; ``midi``: ``[time_us, hex]``
+    messages sent through the MIDI port meanwhile); the simulated-time bound follows from
     the audio, the events and a starving client."""
     audio_us = frames * 1_000_000 // rate
     bound = (4 * audio_us + sum(_event_duration_us(e) for e in events) + BOUND_SLACK_US
@@ -102,6 +108,7 @@ def scenario_spec(*, miniport, direction, channels, bits, rate, frames, buffer_m
             "rate": rate, "frames": frames, "buffer_ms": buffer_ms, "memory_seed": memory_seed,
             "backpressure": dict(backpressure), "chunk_frames": chunk_frames,
             "chunk_gap_us": chunk_gap_us, "events": [list(e) for e in events],
+            "cancel": list(cancel) if cancel else None, "midi": [list(m) for m in midi],
             "bound_us": bound, "sabotage": sabotage}
 
 
@@ -119,7 +126,7 @@ def draw_scenario(seed: int, sim: str = "verilator") -> dict:
             continue
         events.append(_event(rng, kind, rng.randint(0, audio_ms * 1000)))
     events.sort(key=lambda e: e[0])
-    return scenario_spec(
+    parts = dict(
         miniport=rng.choice(MINIPORTS), direction=direction,
         channels=rng.choice((1, 2)), bits=rng.choice((16, 24)), rate=rate,
         frames=rate * audio_ms // 1000, buffer_ms=rng.choice((5, 10, 20)),
@@ -127,6 +134,29 @@ def draw_scenario(seed: int, sim: str = "verilator") -> dict:
         backpressure={ch: rng.choice(PAUSE_PROBABILITIES) for ch in AXI_CHANNELS},
         chunk_frames=rate * rng.choice((2, 5)) // 1000 if starving else None,
         chunk_gap_us=rng.choice((500, 2000, 8000)), events=events)
+    # drawn after the rest, so that a seed drawn before these existed keeps its scenario
+    chunks = -(-parts["frames"] // parts["chunk_frames"]) if starving else 0
+    if chunks >= 3 and rng.random() < CANCEL_PROBABILITY:
+        parts["cancel"] = [rng.randint(1, chunks - 2), rng.choice(CANCEL_DELAYS_US)]
+    if rng.random() < MIDI_PROBABILITY:
+        parts["midi"] = _midi_messages(rng, audio_ms)
+    return scenario_spec(**parts)
+
+
+def _midi_messages(rng, audio_ms):
+    """A few channel messages (note on/off, program change, controller) at random times."""
+    messages = []
+    for _ in range(rng.randint(1, MIDI_MAX_MESSAGES)):
+        channel = rng.randrange(16)
+        kind = rng.choice(("note", "program", "controller"))
+        if kind == "note":
+            data = [rng.choice((0x80, 0x90)) | channel, rng.randrange(128), rng.randrange(128)]
+        elif kind == "program":
+            data = [0xC0 | channel, rng.randrange(128)]
+        else:
+            data = [0xB0 | channel, rng.randrange(120), rng.randrange(128)]
+        messages.append([rng.randint(0, audio_ms * 1000), bytes(data).hex()])
+    return sorted(messages)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -151,7 +181,7 @@ def replay(seed: int, sim: str, workdir: Path, sabotage: str | None = None) -> d
             "faults": result.faults, "unaccounted_frames": result.unaccounted_frames,
             "frames_in": result.frames_in, "frames_out": result.frames_out,
             "glitches": result.glitches, "hardware_xruns": result.hardware_xruns,
-            "bus_errors": result.bus_errors,
+            "bus_errors": result.bus_errors, "cancelled_frames": result.cancelled_frames,
             "sim_time_ns": result.sim_time_ns, "wall_s": result.wall_s}
 
 

@@ -97,3 +97,23 @@ def test_a_bus_error_is_reported_and_the_stream_goes_on(name, sim, tmp_path):
     assert result.faults[f"bus_error_{target}"] == 1 and result.bus_errors == 1
     if spec["direction"] == "render":      # render loses nothing: the frames are refetched
         assert result.frames_out == result.frames_in == spec["frames"]
+
+
+#: A client that cancels a chunk it wrote (at once: the port has not started on it), with MIDI
+#: messages going out through the MIDI port meanwhile and a power cycle in the middle: the
+#: cancelled frames never play, every other frame does, and every MIDI byte reaches the wire
+#: (the UART lets its FIFO out before D3; the port keeps the rest).
+CANCEL_AND_MIDI_ACROSS_D3 = scenario_spec(
+    miniport="wavecyclic", direction="render", channels=2, bits=16, rate=16000, frames=192,
+    buffer_ms=5, chunk_frames=32, chunk_gap_us=1000, cancel=[2, 0],
+    events=[[4000, "power_cycle", 800]],
+    midi=[[0, "903c40"], [1500, "c005"], [3900, "b00740"], [4200, "803c00"]])
+
+
+@pytest.mark.parametrize("sim", SIMS)
+def test_a_cancelled_chunk_and_midi_alongside(sim, tmp_path):
+    spec = CANCEL_AND_MIDI_ACROSS_D3
+    result = run_clean(spec, sim, tmp_path)
+    assert result.faults["cancel"] == 1 and result.faults["midi_messages"] == 4
+    assert result.cancelled_frames == spec["chunk_frames"]
+    assert result.frames_out == spec["frames"] - spec["chunk_frames"]
