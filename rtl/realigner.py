@@ -1,6 +1,6 @@
 """Byte-granular realignment buffer between bus words and audio frames."""
 
-from amaranth.hdl import Module, Signal, Array, Const
+from amaranth.hdl import Module, Signal, Array, Mux
 from amaranth.lib.wiring import In, Out
 
 from .checked import CheckedComponent
@@ -14,9 +14,8 @@ class ByteRealigner(CheckedComponent):
 
     It lets DMA beats that start or end mid-word (byte-granular BDL entries) feed frames of
     2, 4 or 8 bytes, and frames feed beats, without any alignment rule on addresses. ``takes``
-    lists the take sizes the user asks for (0 included): the shifter has one case per size, so
-    a user that only ever takes whole frames pays for four cases rather than nine. Another
-    ``o_take`` value takes nothing."""
+    lists the take sizes the user asks for (0 included); another ``o_take`` value takes
+    nothing. ``o_data`` is as wide as the largest take; its bytes beyond ``o_level`` are 0."""
 
     @classmethod
     def check_parameters(cls, capacity=12, takes=range(9)):
@@ -41,38 +40,54 @@ class ByteRealigner(CheckedComponent):
     def elaborate(self, platform):
         m = Module()
         cap = self.capacity
-        buf = Signal(8 * cap)
+        # A ring of ``cap`` bytes: the oldest byte is at ``head``, the next free one at
+        # ``tail``. A push writes at most four bytes from ``tail`` on and a take only moves
+        # ``head``, so no byte is ever shifted: each ring byte is written from one of four
+        # input bytes, and each output byte reads one of ``cap`` ring bytes (a shifter over the
+        # whole buffer would make every byte a choice among all positions).
+        ring = Array(Signal(8, name=f"ring{i}") for i in range(cap))
+        head = Signal(range(cap))
+        tail = Signal(range(cap))
         level = Signal(range(cap + 1))
-        masks = Array(Const((1 << (8 * k)) - 1, 32) for k in range(5))
-
-        after_buf = Signal.like(buf)
-        after_level = Signal.like(level)
         taken = Signal.like(self.o_take)
-        data = Signal(32)
         push = Signal()
+        added = Signal(3)
         m.d.comb += [
-            self.o_data.eq(buf[:8 * self.max_take]),
             self.o_level.eq(level),
             self.i_ready.eq(level <= cap - 4),
             push.eq(self.i_valid & self.i_ready),
-            after_level.eq(level - taken),
-            data.eq(self.i_data & masks[self.i_count]),
+            added.eq(Mux(push, self.i_count, 0)),
         ]
-        # Shifts by a variable number of bytes are switches over constant shifts: a plain
-        # `x << (n * 8)` makes a result wide enough for any n (hundreds of bits), evaluated by
-        # simulators on every clock.
         with m.Switch(self.o_take):
             for k in self.takes:
                 with m.Case(k):
-                    m.d.comb += [after_buf.eq(buf >> (8 * k)), taken.eq(k)]
-            with m.Default():
-                m.d.comb += after_buf.eq(buf)
-        with m.If(push):
-            with m.Switch(after_level):
-                for k in range(cap - 3):
-                    with m.Case(k):
-                        m.d.sync += buf.eq(after_buf | (data << (8 * k))[:8 * cap])
-            m.d.sync += level.eq(after_level + self.i_count)
-        with m.Else():
-            m.d.sync += [buf.eq(after_buf), level.eq(after_level)]
+                    m.d.comb += taken.eq(k)
+
+        # output byte j: ring byte head + j, or 0 beyond the level
+        for j in range(self.max_take):
+            at = Signal(range(cap), name=f"at{j}")
+            m.d.comb += [
+                at.eq(ring_index(head, j, cap)),
+                self.o_data[8 * j:8 * (j + 1)].eq(Mux(level > j, ring[at], 0)),
+            ]
+        # ring byte i is input byte i - tail (mod cap) of a push, if that is one it carries
+        for i in range(cap):
+            lane = Signal(range(cap), name=f"lane{i}")
+            m.d.comb += lane.eq(Mux(tail <= i, i - tail, i + cap - tail))
+            with m.If(push & (lane < self.i_count)):
+                with m.Switch(lane):
+                    for b in range(4):
+                        with m.Case(b):
+                            m.d.sync += ring[i].eq(self.i_data[8 * b:8 * (b + 1)])
+        m.d.sync += [
+            head.eq(ring_index(head, taken, cap)),
+            tail.eq(ring_index(tail, added, cap)),
+            level.eq(level - taken + added),
+        ]
         return m
+
+
+def ring_index(position, step, cap):
+    """``(position + step) mod cap`` for ``position < cap`` and ``step <= cap``."""
+    moved = position + step
+    return Mux(moved >= cap, moved - cap, moved)
