@@ -1,6 +1,6 @@
 """Byte-granular realignment buffer between bus words and audio frames."""
 
-from amaranth.hdl import Module, Signal, Array, Mux
+from amaranth.hdl import Module, Signal, Array, Const, Cat, Mux
 from amaranth.lib.wiring import In, Out
 
 from .checked import CheckedComponent
@@ -44,8 +44,9 @@ class ByteRealigner(CheckedComponent):
         # ``tail``. A push writes at most four bytes from ``tail`` on and a take only moves
         # ``head``, so no byte is ever shifted: each ring byte is written from one of four
         # input bytes, and each output byte reads one of ``cap`` ring bytes (a shifter over the
-        # whole buffer would make every byte a choice among all positions).
-        ring = Array(Signal(8, name=f"ring{i}") for i in range(cap))
+        # whole buffer would make every byte a choice among all positions). Reads and writes
+        # are each one switch over a pointer (one case per position, constant byte routing).
+        ring = Signal(8 * cap)
         head = Signal(range(cap))
         tail = Signal(range(cap))
         level = Signal(range(cap + 1))
@@ -63,22 +64,26 @@ class ByteRealigner(CheckedComponent):
                 with m.Case(k):
                     m.d.comb += taken.eq(k)
 
+        def ring_byte(i):
+            return ring[8 * (i % cap):][:8]
+
         # output byte j: ring byte head + j, or 0 beyond the level
-        for j in range(self.max_take):
-            at = Signal(range(cap), name=f"at{j}")
-            m.d.comb += [
-                at.eq(ring_index(head, j, cap)),
-                self.o_data[8 * j:8 * (j + 1)].eq(Mux(level > j, ring[at], 0)),
-            ]
-        # ring byte i is input byte i - tail (mod cap) of a push, if that is one it carries
-        for i in range(cap):
-            lane = Signal(range(cap), name=f"lane{i}")
-            m.d.comb += lane.eq(Mux(tail <= i, i - tail, i + cap - tail))
-            with m.If(push & (lane < self.i_count)):
-                with m.Switch(lane):
-                    for b in range(4):
-                        with m.Case(b):
-                            m.d.sync += ring[i].eq(self.i_data[8 * b:8 * (b + 1)])
+        rotated = Signal.like(self.o_data)
+        with m.Switch(head):
+            for h in range(cap):
+                with m.Case(h):
+                    m.d.comb += rotated.eq(Cat(ring_byte(h + j) for j in range(self.max_take)))
+        kept = Array(Const((1 << (8 * min(n, self.max_take))) - 1, len(self.o_data))
+                     for n in range(cap + 1))
+        m.d.comb += self.o_data.eq(rotated & kept[level])
+        # input byte b goes to ring byte tail + b if the push carries it
+        with m.If(push):
+            with m.Switch(tail):
+                for t in range(cap):
+                    with m.Case(t):
+                        for b in range(4):
+                            with m.If(self.i_count > b):
+                                m.d.sync += ring_byte(t + b).eq(self.i_data[8 * b:][:8])
         m.d.sync += [
             head.eq(ring_index(head, taken, cap)),
             tail.eq(ring_index(tail, added, cap)),
