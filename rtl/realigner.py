@@ -1,6 +1,6 @@
 """Byte-granular realignment buffer between bus words and audio frames."""
 
-from amaranth.hdl import Module, Signal, Array, Const, Cat, Mux
+from amaranth.hdl import Module, Signal, Array, Const
 from amaranth.lib.wiring import In, Out
 
 from .checked import CheckedComponent
@@ -14,8 +14,9 @@ class ByteRealigner(CheckedComponent):
 
     It lets DMA beats that start or end mid-word (byte-granular BDL entries) feed frames of
     2, 4 or 8 bytes, and frames feed beats, without any alignment rule on addresses. ``takes``
-    lists the take sizes the user asks for (0 included); another ``o_take`` value takes
-    nothing. ``o_data`` is as wide as the largest take; its bytes beyond ``o_level`` are 0."""
+    lists the take sizes the user asks for (0 included): the shifter has one case per size, so
+    a user that only ever takes whole frames pays for four cases rather than nine. Another
+    ``o_take`` value takes nothing."""
 
     @classmethod
     def check_parameters(cls, capacity=12, takes=range(9)):
@@ -40,59 +41,38 @@ class ByteRealigner(CheckedComponent):
     def elaborate(self, platform):
         m = Module()
         cap = self.capacity
-        # A ring of ``cap`` bytes: the oldest byte is at ``head``, the next free one at
-        # ``tail``. A push writes at most four bytes from ``tail`` on and a take only moves
-        # ``head``, so no byte is ever shifted: each ring byte is written from one of four
-        # input bytes, and each output byte reads one of ``cap`` ring bytes (a shifter over the
-        # whole buffer would make every byte a choice among all positions). Reads and writes
-        # are each one switch over a pointer (one case per position, constant byte routing).
-        ring = Signal(8 * cap)
-        head = Signal(range(cap))
-        tail = Signal(range(cap))
+        buf = Signal(8 * cap)
         level = Signal(range(cap + 1))
+        masks = Array(Const((1 << (8 * k)) - 1, 32) for k in range(5))
+
+        after_buf = Signal.like(buf)
+        after_level = Signal.like(level)
         taken = Signal.like(self.o_take)
+        data = Signal(32)
         push = Signal()
-        added = Signal(3)
         m.d.comb += [
+            self.o_data.eq(buf[:8 * self.max_take]),
             self.o_level.eq(level),
             self.i_ready.eq(level <= cap - 4),
             push.eq(self.i_valid & self.i_ready),
-            added.eq(Mux(push, self.i_count, 0)),
+            after_level.eq(level - taken),
+            data.eq(self.i_data & masks[self.i_count]),
         ]
+        # Shifts by a variable number of bytes are switches over constant shifts: a plain
+        # `x << (n * 8)` makes a result wide enough for any n (hundreds of bits), evaluated by
+        # simulators on every clock.
         with m.Switch(self.o_take):
             for k in self.takes:
                 with m.Case(k):
-                    m.d.comb += taken.eq(k)
-
-        def ring_byte(i):
-            return ring[8 * (i % cap):][:8]
-
-        # output byte j: ring byte head + j, or 0 beyond the level
-        rotated = Signal.like(self.o_data)
-        with m.Switch(head):
-            for h in range(cap):
-                with m.Case(h):
-                    m.d.comb += rotated.eq(Cat(ring_byte(h + j) for j in range(self.max_take)))
-        kept = Array(Const((1 << (8 * min(n, self.max_take))) - 1, len(self.o_data))
-                     for n in range(cap + 1))
-        m.d.comb += self.o_data.eq(rotated & kept[level])
-        # input byte b goes to ring byte tail + b if the push carries it
+                    m.d.comb += [after_buf.eq(buf >> (8 * k)), taken.eq(k)]
+            with m.Default():
+                m.d.comb += after_buf.eq(buf)
         with m.If(push):
-            with m.Switch(tail):
-                for t in range(cap):
-                    with m.Case(t):
-                        for b in range(4):
-                            with m.If(self.i_count > b):
-                                m.d.sync += ring_byte(t + b).eq(self.i_data[8 * b:][:8])
-        m.d.sync += [
-            head.eq(ring_index(head, taken, cap)),
-            tail.eq(ring_index(tail, added, cap)),
-            level.eq(level - taken + added),
-        ]
+            with m.Switch(after_level):
+                for k in range(cap - 3):
+                    with m.Case(k):
+                        m.d.sync += buf.eq(after_buf | (data << (8 * k))[:8 * cap])
+            m.d.sync += level.eq(after_level + self.i_count)
+        with m.Else():
+            m.d.sync += [buf.eq(after_buf), level.eq(after_level)]
         return m
-
-
-def ring_index(position, step, cap):
-    """``(position + step) mod cap`` for ``position < cap`` and ``step <= cap``."""
-    moved = position + step
-    return Mux(moved >= cap, moved - cap, moved)
