@@ -13,7 +13,9 @@ _REQUEST = ("id", "addr", "len", "size", "burst", "lock", "cache", "prot")
 
 class AXI4Arbiter(wiring.Component):
     """Round-robin arbiter: a client owns the whole port from its AR (or AW) handshake until the
-    last R beat (or the B response). A client must not raise AR and AW at the same time."""
+    last R beat (or the B response). A client must not raise AR and AW at the same time. The
+    response payloads (R data, id, resp, last; B id, resp) reach every client; ``rvalid`` and
+    ``bvalid`` only the owner."""
 
     def __init__(self, n_clients, addr_width=32, data_width=32):
         if n_clients < 1:
@@ -45,18 +47,21 @@ class AXI4Arbiter(wiring.Component):
                     bus.awvalid.eq(c.awvalid), c.awready.eq(bus.awready),
                     bus.wdata.eq(c.wdata), bus.wstrb.eq(c.wstrb), bus.wlast.eq(c.wlast),
                     bus.wvalid.eq(c.wvalid), c.wready.eq(bus.wready),
-                    c.bid.eq(bus.bid), c.bresp.eq(bus.bresp), c.bvalid.eq(bus.bvalid),
-                    bus.bready.eq(c.bready),
+                    c.bvalid.eq(bus.bvalid), bus.bready.eq(c.bready),
                 ]
             with m.Else():
                 for k in _REQUEST:
                     m.d.comb += getattr(bus, f"ar{k}").eq(getattr(c, f"ar{k}"))
                 m.d.comb += [
                     bus.arvalid.eq(c.arvalid), c.arready.eq(bus.arready),
-                    c.rid.eq(bus.rid), c.rdata.eq(bus.rdata), c.rresp.eq(bus.rresp),
-                    c.rlast.eq(bus.rlast), c.rvalid.eq(bus.rvalid), bus.rready.eq(c.rready),
+                    c.rvalid.eq(bus.rvalid), bus.rready.eq(c.rready),
                 ]
 
+        # responses go to every client; only the owner sees its valid
+        for i in range(n):
+            c = self.client(i)
+            m.d.comb += [c.rid.eq(bus.rid), c.rdata.eq(bus.rdata), c.rresp.eq(bus.rresp),
+                         c.rlast.eq(bus.rlast), c.bid.eq(bus.bid), c.bresp.eq(bus.bresp)]
         with m.If(busy):
             with m.Switch(owner):
                 for i in range(n):

@@ -52,8 +52,8 @@ slot, one output frame is computed, per channel (a DAC that got nothing contribu
     dac_l = hpamp(mix)                       (likewise dac_r with the right-channel amps)
 
 Each channel has one pipelined :class:`rtl.amp.GainUnit` (a result four cycles after an
-operation) that does the five gains, overlapping the two DAC paths (nothing is clocked between
-frames). The output frame appears :data:`DAC_PIPELINE` = 14 cycles after the ``rx_valid``
+operation) that does the five gains, overlapping the two DAC paths, and the ADC's gain
+(nothing is clocked between frames). The output frame appears :data:`DAC_PIPELINE` = 14 cycles after the ``rx_valid``
 cycle, with a one-cycle ``dac_valid`` pulse: the controller's ``frame_tick`` to ``dac_valid`` is
 273 clocks (259 on the link + 14). ``dac_l``/``dac_r`` hold until the next frame.
 Amp settings changed by a verb while a frame is in the pipeline apply from the next gain step.
@@ -62,8 +62,9 @@ The ADC samples at ``48000 * (MULT+1) / (DIV+1)`` Hz from its format: at every l
 ``acc += MULT+1`` and when ``acc >= DIV+1`` it subtracts ``DIV+1`` and samples (``acc`` restarts
 at 0 when the format is written). Formats faster than 48 kHz, or of the 44.1 kHz family, never
 sample. A sample is taken only while the ADC's stream tag is non-zero: ``adc_strobe`` is high in
-the cycle whose clock edge captures ``adc_l``/``adc_r`` into a GainUnit per channel (the
-selected input's amp), and the next frame the codec sends carries slot 0 = (tag, left) and
+the cycle whose clock edge captures ``adc_l``/``adc_r`` into a register per channel; the
+selected input's amp then applies on that channel's GainUnit (the DAC path's, in the first cycle
+in which the DAC path starts no operation, at most a few cycles later), and the next frame the codec sends carries slot 0 = (tag, left) and
 slot 1 = (tag, right) with the gain applied. Other slots and frames carry tag 0.
 Latency (frame_clocks = 256): strobe in the frame-start cycle of frame N (one clock after the
 controller's ``frame_tick``), data in the controller's ``rx_slots`` with ``rx_valid`` in cycle 3
@@ -304,9 +305,14 @@ class Codec(CheckedComponent):
             m.d.sync += step.eq(Cat(emit, step[:-1]))
         m.d.sync += self.dac_valid.eq(step[-1])
         peak_stb = step[2 * lat]
+        # the cycles in which the DAC path starts a gain operation (the ADC path uses the
+        # units in the others)
+        dac_issue = Signal()
+        m.d.comb += dac_issue.eq(emit | step[0] | step[lat - 1] | step[lat] | peak_stb)
+        units = {}
         mixes = []
         for side, out in (("l", self.dac_l), ("r", self.dac_r)):
-            m.submodules[f"gain_{side}"] = unit = GainUnit()
+            m.submodules[f"gain_{side}"] = units[side] = unit = GainUnit()
             sample = {n: ins[n][1 if side == "l" else 2] for n in (NID_DAC_A, NID_DAC_B)}
             held_b = Signal(signed(24), name=f"held_b_{side}")
             mixed_a = Signal(signed(24), name=f"mixed_a_{side}")
@@ -363,20 +369,33 @@ class Codec(CheckedComponent):
                     m.d.sync += acc.eq(acc_next + 1)
         m.d.comb += self.adc_strobe.eq(take & (adc_tag != 0))
 
-        # The selected input's amp applies: one GainUnit per side takes the pins in the strobe
-        # cycle, and LATENCY cycles later the results go into slots 0-1 of the next frame.
+        # The selected input's amp applies, on the DAC path's GainUnit of the same side: the
+        # pins are registered in the strobe cycle, and the operation starts in the first cycle
+        # after it in which the DAC path starts none (the unit is a pipeline: each result is in
+        # ``y`` exactly LATENCY cycles after its operation, so operations in different cycles
+        # never disturb each other). The results go into slots 0-1 of the next frame.
+        adc_pending = Signal()
+        adc_issue = Signal()
+        m.d.comb += adc_issue.eq(adc_pending & ~dac_issue)
+        with m.If(self.adc_strobe):
+            m.d.sync += adc_pending.eq(1)
+        with m.Elif(adc_issue):
+            m.d.sync += adc_pending.eq(0)
         for side, pin in (("l", self.adc_l), ("r", self.adc_r)):
-            m.submodules[f"adc_gain_{side}"] = unit = GainUnit()
+            unit = units[side]
+            held = Signal(signed(24), name=f"adc_in_{side}")
             with m.If(self.adc_strobe):
-                m.d.comb += [unit.en.eq(1), unit.x.eq(pin)]
+                m.d.sync += held.eq(pin)
+            with m.If(adc_issue):
+                m.d.comb += [unit.en.eq(1), unit.x.eq(held)]
                 with m.Switch(adc_sel):
                     for sel, amp in ((0, amp_adc_mic), (1, amp_adc_line)):
                         with m.Case(sel):
                             m.d.comb += unit.setting.eq(amp.side(side))
-        adc_l, adc_r = m.submodules.adc_gain_l.y, m.submodules.adc_gain_r.y
+        adc_l, adc_r = units["l"].y, units["r"].y
         adc_pipe = Signal(GainUnit.LATENCY)           # adc_pipe[-1]: the results are in y
-        with m.If(self.adc_strobe | adc_pipe.any()):
-            m.d.sync += adc_pipe.eq(Cat(self.adc_strobe, adc_pipe[:-1]))
+        with m.If(adc_issue | adc_pipe.any()):
+            m.d.sync += adc_pipe.eq(Cat(adc_issue, adc_pipe[:-1]))
         adc_done = adc_pipe[-1]
 
         # Only slots 0-1 can carry data: the upper half of the frame is a register, the rest 0.
