@@ -20,8 +20,8 @@ from portdrv.pages import PAGE_SIZE, PageAllocator
 
 from .axi_slave import AxiMemorySlave
 
-__all__ = ["HostMemory", "BusFault", "PageAllocator", "Buffer", "PAGE_SIZE",
-           "DEFAULT_MEMORY_SIZE"]
+__all__ = ["HostMemory", "BusFault", "Injection", "FAULT_RESPONSES", "PageAllocator", "Buffer",
+           "PAGE_SIZE", "DEFAULT_MEMORY_SIZE"]
 
 DEFAULT_MEMORY_SIZE = 64 << 20
 
@@ -39,13 +39,24 @@ class BusFault(Exception):
         self.response = response
 
 
+class Injection:
+    """One :meth:`HostMemory.inject_errors` call: its ranges (``faults``, each a handle for
+    :meth:`HostMemory.remove_error`), the accesses it may still fail (``left``, None: until
+    removed) and those it has failed (``hits``)."""
+
+    def __init__(self, left):
+        self.faults = []
+        self.left = left
+        self.hits = 0
+
+
 @dataclass(eq=False)
 class _Fault:
     start: int
     end: int          # exclusive
     on: str           # "read", "write" or "both"
     response: str = "slverr"
-    budget: list | None = None  # [accesses left to fail], shared by one injection's ranges
+    injection: Injection | None = None
 
     def hits(self, addr: int, length: int, kind: str) -> bool:
         return self.on in (kind, "both") and addr < self.end and addr + max(length, 1) > self.start
@@ -111,10 +122,12 @@ class HostMemory:
         for f in self._faults:
             if f.hits(addr, length, kind):
                 self.errors += 1
-                if f.budget is not None:
-                    f.budget[0] -= 1
-                    if not f.budget[0]:
-                        self._faults = [g for g in self._faults if g.budget is not f.budget]
+                injection = f.injection
+                injection.hits += 1
+                if injection.left is not None:
+                    injection.left -= 1
+                    if not injection.left:
+                        self._faults = [g for g in self._faults if g.injection is not injection]
                 raise BusFault(f"injected {kind} error at {addr:#x}", f.response)
         try:
             return self._offset(addr, length)
@@ -153,10 +166,11 @@ class HostMemory:
         """Make bus accesses touching ``[addr, addr+length)`` answer SLVERR (or DECERR with
         ``response="decerr"``), the next ``times`` of them (None: until removed); returns a
         handle for :meth:`remove_error`."""
-        return self.inject_errors([(addr, length)], on, response=response, times=times)[0]
+        return self.inject_errors([(addr, length)], on, response=response,
+                                  times=times).faults[0]
 
     def inject_errors(self, ranges, on: str = "both", *, response: str = "slverr",
-                      times: int | None = None) -> list:
+                      times: int | None = None) -> Injection:
         """:meth:`inject_error` over several ``(addr, length)`` ranges that share one count:
         the next ``times`` accesses touching any of them fail (then all are removed)."""
         if on not in ("read", "write", "both"):
@@ -165,14 +179,14 @@ class HostMemory:
             raise ValueError(f"response must be one of {FAULT_RESPONSES}, got {response!r}")
         if times is not None and times <= 0:
             raise ValueError("times must be positive")
-        budget = None if times is None else [int(times)]
-        faults = []
+        injection = Injection(times)
         for addr, length in ranges:
             if length <= 0:
                 raise ValueError("fault length must be positive")
-            faults.append(_Fault(int(addr), int(addr) + int(length), on, response, budget))
-        self._faults.extend(faults)
-        return faults
+            injection.faults.append(_Fault(int(addr), int(addr) + int(length), on, response,
+                                           injection))
+        self._faults.extend(injection.faults)
+        return injection
 
     def remove_error(self, fault: _Fault) -> None:
         if fault in self._faults:

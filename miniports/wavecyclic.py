@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from portdrv.formats import normalize_physical_position
 from portdrv.status import NTSTATUS
+from portdrv.wavert import HwLatency
 
 from .wavestream import (DATA_RANGES, PIN_CAPTURE, PIN_CAPTURE_BRIDGE, PIN_RENDER,
                          PIN_RENDER_BRIDGE, HdaWaveMiniport, HdaWaveStream, split_at)
@@ -81,6 +82,11 @@ class MiniportWaveCyclicStream(HdaWaveStream):
 
     def on_ioc(self):
         self.miniport.service_group.request_service()
+
+    def get_hw_latency(self):
+        """The engine's FIFO, in IMiniportWaveRTStream::GetHWLatency's form: how far the
+        DMA may read ahead of the play position GetPosition reports (the port needs it)."""
+        return HwLatency(fifo_size=self.engine.fifo_size or 0, chipset_delay=0, codec_delay=0)
 
     async def get_position(self):
         """The hardware position: LPIB, a byte offset in the buffer (0 in STOP);

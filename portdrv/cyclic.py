@@ -175,7 +175,7 @@ class CyclicBufferPin(Pin):
         self._last_update = None
         self._unplayed = bytearray()  # render: what was written from _unplayed_start on ...
         self._unplayed_start = 0      # ... and may not have crossed the link yet
-        self._replay = bytearray()    # render: written before a power loss, to write again
+        self._replay = bytearray()    # render: written before the engine restarted, again
 
     def _flush(self):
         """STOP cancels the client's pending packets (render) and drops unread capture data."""
@@ -310,8 +310,8 @@ class CyclicBufferPin(Pin):
             self._unplayed_start = self._play
 
     def _take_client(self, n):
-        """Up to ``n`` bytes of render data: what a power loss made the engine write again
-        first, then the client's packets."""
+        """Up to ``n`` bytes of render data: what a restart (D3, a bus error) made the engine
+        write again first, then the client's packets."""
         data = bytes(self._replay[:n])
         del self._replay[:n]
         return data + self._packets.take(n - len(data))

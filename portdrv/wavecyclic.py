@@ -108,13 +108,22 @@ class WaveCyclicPin(CyclicBufferPin):
         return status, offset, None
 
     def _fetch_lead(self):
-        """The miniport reports where the hardware plays (LPIB), not how far its DMA has read
-        ahead (render) or stored (capture lags the link by up to a FIFO): count one
-        notification interval either way, so a resync after starvation never writes where
-        the DMA may have read, and capture never reads what may not be stored yet."""
+        """The miniport reports where the hardware plays (GetPosition: "the data currently
+        in the DAC or ADC"), not how far its DMA has read ahead (render) or stored (capture
+        lags the link by up to a FIFO): count one notification interval plus the hardware's
+        FIFO either way, so a resync after starvation never writes where the DMA may have
+        read, and capture never reads what may not be stored yet. (Writing silence where the
+        DMA had not read yet costs a reported glitch, never lost audio.)"""
+        lead = self.notification_bytes + self._hardware_fifo_bytes()
         if self.capture:
-            return -self.notification_bytes
-        return self.notification_bytes if self.state == KSSTATE.RUN else 0
+            return -lead
+        return lead if self.state == KSSTATE.RUN else 0
+
+    def _hardware_fifo_bytes(self):
+        """The FIFO the miniport stream reports through an optional ``get_hw_latency()`` (as
+        WaveRT streams have; IMiniportWaveCyclicStream has none), else 0."""
+        latency = getattr(self.stream, "get_hw_latency", None)
+        return latency().fifo_size if callable(latency) else 0
 
     def _silence(self, n):
         buf = bytearray(n)

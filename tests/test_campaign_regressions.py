@@ -44,7 +44,17 @@ WAVEPCI_MAPPING_IN_D3 = scenario_spec(
     miniport="wavepci", direction="render", channels=2, bits=16, rate=16000, frames=160,
     buffer_ms=5, chunk_frames=32, chunk_gap_us=1000, events=[[3000, "power_cycle", 1500]])
 
+#: Found as --replay 437475596657465314 (seed 55, 300 scenarios; three alike): a WaveCyclic
+#: render at 8 kHz mono whose client wrote just in time. After a glitch the port wrote the
+#: client's next audio one notification interval (160 bytes) past the play position, but the
+#: DMA had read a FIFO (256 bytes) ahead: what went in between never played, unreported.
+#: The port now allows the FIFO too (the miniport stream reports it, get_hw_latency).
+WAVECYCLIC_FIFO_AHEAD_OF_LEAD = scenario_spec(
+    miniport="wavecyclic", direction="render", channels=1, bits=16, rate=8000, frames=64,
+    buffer_ms=5, chunk_frames=16, chunk_gap_us=2000)
+
 FOUND = {"power_cycle_small_buffer": POWER_CYCLE_SMALL_BUFFER,
+         "wavecyclic_fifo_ahead_of_lead": WAVECYCLIC_FIFO_AHEAD_OF_LEAD,
          "wavepci_mapping_in_d3": WAVEPCI_MAPPING_IN_D3,
          "capture_late_dpc_at_wrap": CAPTURE_LATE_DPC_AT_WRAP,
          "late_dpc_full_buffer": LATE_DPC_FULL_BUFFER}
