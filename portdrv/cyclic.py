@@ -62,7 +62,8 @@ class CyclicBufferPin(Pin):
         self.glitch_bytes = 0
         #: device errors (a bus error stopped the hardware) the pin restarted the stream after
         self.device_errors = 0
-        self._restarting = False
+        self._restarting = self._stepping = False
+        self._restarted = None         # set when a restart after a device error has ended
         #: wake-ups by the notification event or DPC
         self.notifications_seen = 0
         #: None, or a list the engine appends (linear byte offset, HAL time) to each time it
@@ -79,6 +80,17 @@ class CyclicBufferPin(Pin):
     # ---- state ----------------------------------------------------------------------------------
 
     async def _step(self, state):
+        """One KSSTATE step; never while the engine restarts the stream after a device error
+        (both step the miniport stream), nor does a restart begin meanwhile."""
+        self._stepping = True
+        try:
+            if self._restarting:
+                await self._restarted.wait()
+            return await self._step_stream(state)
+        finally:
+            self._stepping = False
+
+    async def _step_stream(self, state):
         previous = self._state.state
         if state == KSSTATE.RUN:
             if not self.capture:
@@ -197,7 +209,7 @@ class CyclicBufferPin(Pin):
     async def _update_positions(self):
         status, play, fetch = await self._hw_offsets()
         if (status == NTSTATUS.DEVICE_DATA_ERROR and self.state == KSSTATE.RUN
-                and not self._restarting):
+                and not self._restarting and not self._stepping):
             status = await self._restart_after_device_error()
             if nt_success(status):
                 status, play, fetch = await self._hw_offsets()
@@ -277,6 +289,7 @@ class CyclicBufferPin(Pin):
         stood), resynchronise, refill (render) and RUN again; counted in
         :attr:`device_errors`. The status of the first step that failed, else SUCCESS."""
         self._restarting = True
+        self._restarted = self._scheduler.new_event()
         try:
             self.device_errors += 1
             self._scheduler.tracer.event("port", "DEVICE_ERROR",
@@ -289,6 +302,7 @@ class CyclicBufferPin(Pin):
             return await self.stream.set_state(KSSTATE.RUN)
         finally:
             self._restarting = False
+            self._restarted.set()
 
     def _rewind_render(self, resume):
         """Make linear ``resume`` the next byte the engine writes, the bytes from there to

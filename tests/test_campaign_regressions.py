@@ -53,7 +53,19 @@ WAVECYCLIC_FIFO_AHEAD_OF_LEAD = scenario_spec(
     miniport="wavecyclic", direction="render", channels=1, bits=16, rate=8000, frames=64,
     buffer_ms=5, chunk_frames=16, chunk_gap_us=2000)
 
+#: Found as --replay 4590822774414691711 (seed 2026, 1,000 scenarios): a bus error on a WaveRT
+#: capture just as the client had read everything and closed the stream. The port's restart
+#: after the device error and the client's stop stepped the miniport stream at the same time;
+#: the stream reset timed out and the exception escaped. Now a pin's state step waits for a
+#: restart under way, and no restart begins during a step.
+BUS_ERROR_AS_THE_CLIENT_STOPS = scenario_spec(
+    miniport="wavert", direction="capture", channels=2, bits=16, rate=8000, frames=232,
+    buffer_ms=20, memory_seed=1684767384,
+    backpressure={"aw": 0.6, "w": 0.3, "b": 0.0, "ar": 0.0, "r": 0.6},
+    events=[[23913, "bus_error", "descriptor", "decerr"]])
+
 FOUND = {"power_cycle_small_buffer": POWER_CYCLE_SMALL_BUFFER,
+         "bus_error_as_the_client_stops": BUS_ERROR_AS_THE_CLIENT_STOPS,
          "wavecyclic_fifo_ahead_of_lead": WAVECYCLIC_FIFO_AHEAD_OF_LEAD,
          "wavepci_mapping_in_d3": WAVEPCI_MAPPING_IN_D3,
          "capture_late_dpc_at_wrap": CAPTURE_LATE_DPC_AT_WRAP,
