@@ -224,8 +224,9 @@ class CyclicBufferPin(Pin):
         if fetch is None:
             fetch_linear = max(0, self._play + self._fetch_lead())
         elif self.capture:
-            # what is stored lags what crossed the link by less than the buffer (a FIFO)
-            fetch_linear = self._play - (self._play - fetch) % self.buffer_size
+            # unwrapped on its own: no order against the play offset is assumed (our
+            # hardware stores behind the link position, and clamping to it read unstored data)
+            fetch_linear = self._unwrap(self._dma, fetch, elapsed)
         else:
             fetch_linear = max(self._unwrap(self._dma, fetch, elapsed), self._play)
         self._dma = max(self._dma, fetch_linear)
