@@ -29,7 +29,7 @@ from harness.backpressure import AXI_CHANNELS
 from harness.frames import expected_dac_frames, frames_to_pcm
 from harness.job import ScenarioResult
 from miniports.adapter import MIDI_FILTER, WAVE_FILTER
-from miniports.hda import BDL_ENTRY_BYTES
+from miniports.hda import BDL_ENTRY_BYTES, POSITION_SLOT_BYTES
 from miniports.midi import MIDI_PIN_RENDER
 from miniports.wavestream import PIN_CAPTURE, PIN_RENDER
 from portdrv.client import MixerClient
@@ -153,7 +153,8 @@ def _bus_error_ranges(miniport_stream, target):
         bdl = miniport_stream.bdl
         return "read", [(bdl.address, BDL_ENTRY_BYTES * bdl.capacity)]
     if target == "position":
-        slot = miniport_stream.controller.position_buffer + 8 * miniport_stream.engine.n
+        slot = (miniport_stream.controller.position_buffer
+                + POSITION_SLOT_BYTES * miniport_stream.engine.n)
         return "write", [(slot, 4)]
     on = "write" if miniport_stream.capture else "read"
     return on, [(a, n) for a, n, _ in miniport_stream.bdl.entries if n]
@@ -176,7 +177,7 @@ async def _bus_error(system, miniport_stream, target, response, faults, state):
         faults.add(f"bus_error_{target}", injection.hits)
         state["bus_errors"] += injection.hits
         system.scheduler.tracer.event("harness", "BUS_FAULT", f"{response.upper()} on the "
-                                      f"{target} ({on}), seen within {BUS_ERROR_POLL_US} us")
+                                      f"{target} ({on}), polled every {BUS_ERROR_POLL_US} us")
 
 
 async def _disturb(system, stream, events, faults, state, t0_ns):

@@ -52,7 +52,8 @@ from .job import DEFAULT_CLK_HZ, JOB_ENV, TIMELINE_ENV, WAVES_ENV, RenderJob
 
 __all__ = ["Design", "BuildResult", "SimulationFailed", "SIMULATORS", "DEFAULT_CLK_HZ",
            "verilator_bin_dir", "ensure_verilator_on_path", "simulator_version", "soc_design",
-           "cache_root", "rtl_source_key", "build", "run", "content_key", "cocotb_version", "make_vars",
+           "cache_root", "rtl_source_key", "build", "run", "content_key", "cocotb_version",
+           "make_vars",
            "file_lock", "log_tail", "VERILATOR_ARGS", "VERILATOR_MAKE_VARS", "PGO_USE_FLAGS",
            "PGO_GENERATE_FLAGS", "build_options", "makeflags", "pgo_key",
            "simulated_seconds"]
@@ -205,11 +206,13 @@ def _soc_design(top, clk_hz):
         return Design(top=top, verilog=saved["verilog"], ports=tuple(saved["ports"]),
                       clk_hz=clk_hz)
     text, ports = export.verilog_and_ports(top=top, clk_hz=clk_hz)
-    with contextlib.suppress(OSError):
+    partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+    try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
         partial.write_text(json.dumps({"verilog": text, "ports": [list(p) for p in ports]}))
         os.replace(partial, cached)
+    except OSError:                     # no cache then: the next call elaborates again
+        partial.unlink(missing_ok=True)
     return Design(top=top, verilog=text, ports=tuple(ports), clk_hz=clk_hz)
 
 

@@ -8,8 +8,7 @@ import threading
 from pathlib import Path
 
 from .build import JOB_MODULE, build, run, soc_design
-from .job import DEFAULT_CLK_HZ
-from .job import (JOB_ENV, MidiJob, MidiResult, MixerJob, MixerResult, PlayJob, PlayResult,
+from .job import (DEFAULT_CLK_HZ, JOB_ENV, MidiJob, MidiResult, MixerJob, MixerResult, PlayJob, PlayResult,
                   RecordJob, RecordResult, RenderJob, ScenarioJob, ScenarioResult,
                   StreamResult, read_result)
 

@@ -27,10 +27,14 @@ from .registers import RegisterBlock
 
 __all__ = ["HdaController", "HdaStreamEngine", "HdaCodec", "Bdl", "fmt_value", "verb",
            "describe_verb", "VERB_NAMES",
-           "wave_format_to_fmt", "BDL_ENTRY_BYTES", "LINK_FRAME_RATE"]
+           "wave_format_to_fmt", "BDL_ENTRY_BYTES", "LINK_FRAME_RATE",
+           "POSITION_SLOT_BYTES", "NO_DEVICE"]
 
 BDL_ENTRY_BYTES = 16
-#: what a register read returns when the device does not answer (a PCI read nobody claims)
+#: bytes per stream in the DMA position buffer (DPLBASE): stream n's position is at 8 * n
+POSITION_SLOT_BYTES = 8
+#: what a register read returns when the device does not answer (a PCI read nobody claims;
+#: the simulated host bus answers it so in D3: cosim.regwindow.UNANSWERED_READ)
 NO_DEVICE = 0xFFFF_FFFF
 #: link frames per second: the base rate of the 48 kHz family
 LINK_FRAME_RATE = 48000
@@ -333,7 +337,7 @@ class HdaController:
         await self.regs.write("DPLBASE", self.position_buffer | 1)
 
     def dma_position(self, n):
-        data = self.memory.read(self.position_buffer + 8 * n, 4)
+        data = self.memory.read(self.position_buffer + POSITION_SLOT_BYTES * n, 4)
         return int.from_bytes(data, "little")
 
     async def start(self):

@@ -18,7 +18,8 @@ from portdrv.power import DevicePowerState
 from portdrv.service_group import ServiceGroup
 from portdrv.status import NTSTATUS
 
-from .hda import NID_ADC, NID_DAC_A, NID_DAC_B, Bdl, wave_format_to_fmt
+from .hda import (NID_ADC, NID_DAC_A, NID_DAC_B, POSITION_SLOT_BYTES, Bdl,
+                  wave_format_to_fmt)
 
 __all__ = ["HdaWaveMiniport", "HdaWaveStream", "wave_filter_descriptor", "split_at",
            "rotate_entries", "runnable_format", "PIN_RENDER", "PIN_CAPTURE",
@@ -357,7 +358,7 @@ class HdaWaveStream:
 
     def _clear_dma_position(self):
         base = self.controller.position_buffer
-        self.controller.memory.write(base + 8 * self.engine.n, bytes(4))
+        self.controller.memory.write(base + POSITION_SLOT_BYTES * self.engine.n, bytes(4))
 
     async def close(self):
         if self.state != KSSTATE.STOP:

@@ -34,8 +34,8 @@ from .errors import UsageError
 from .outputs import atomic_write_text, check_input, check_outputs
 from .progress import estimate_wall_s
 
-__all__ = ["draw_scenario", "scenario_spec", "NO_BACKPRESSURE", "scenario_seed", "run_campaign", "replay", "merge_reports",
-           "parse_shard", "summary_table"]
+__all__ = ["draw_scenario", "scenario_spec", "NO_BACKPRESSURE", "scenario_seed", "run_campaign",
+           "replay", "merge_reports", "parse_shard", "summary_table"]
 
 #: audio per scenario (ms) on each simulator: short, so a thousand run in hours
 AUDIO_MS = {"verilator": (15, 40), "icarus": (3, 6)}
@@ -53,6 +53,7 @@ CANCEL_PROBABILITY, CANCEL_DELAYS_US = 0.4, (0, 200, 1000, 3000)
 #: how often MIDI messages go out through the MIDI port alongside, and at most how many
 MIDI_PROBABILITY, MIDI_MAX_MESSAGES = 0.3, 8
 #: what a bus error hits, and how the memory answers
+#: (the responses are cosim.host_memory.FAULT_RESPONSES; this process never imports cosim)
 BUS_ERROR_TARGETS, BUS_ERROR_RESPONSES = ("descriptor", "data", "position"), ("slverr", "decerr")
 #: simulated-time allowance beyond the audio and the drawn pauses (us), and for a client
 #: that starves the stream
@@ -135,7 +136,8 @@ def draw_scenario(seed: int, sim: str = "verilator") -> dict:
         backpressure={ch: rng.choice(PAUSE_PROBABILITIES) for ch in AXI_CHANNELS},
         chunk_frames=rate * rng.choice((2, 5)) // 1000 if starving else None,
         chunk_gap_us=rng.choice((500, 2000, 8000)), events=events)
-    # drawn after the rest, so that a seed drawn before these existed keeps its scenario
+    # (a new draw changes what every later draw of a seed gives: seeds name scenarios of
+    # this version only; tests pin explicit specs)
     chunks = -(-parts["frames"] // parts["chunk_frames"]) if starving else 0
     if chunks >= 3 and rng.random() < CANCEL_PROBABILITY:
         parts["cancel"] = [rng.randint(1, chunks - 2), rng.choice(CANCEL_DELAYS_US)]

@@ -121,7 +121,9 @@ class WaveCyclicPin(CyclicBufferPin):
 
     def _hardware_fifo_bytes(self):
         """The FIFO the miniport stream reports through an optional ``get_hw_latency()`` (as
-        WaveRT streams have; IMiniportWaveCyclicStream has none), else 0."""
+        WaveRT streams have; IMiniportWaveCyclicStream has none), else 0. Deliberately not
+        :meth:`_fifo_bytes`: that would let the engine write up to a lap past the estimated
+        DMA position, and here the estimate runs ahead of the real one."""
         latency = getattr(self.stream, "get_hw_latency", None)
         return latency().fifo_size if callable(latency) else 0
 
