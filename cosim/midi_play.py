@@ -18,7 +18,7 @@ from portdrv.dmus import DMusClient
 from portdrv.ksstate import KSSTATE
 from portdrv.midi import MidiClient
 
-__all__ = ["play_midi_messages"]
+__all__ = ["play_midi_messages", "send_when_due"]
 
 #: time allowed after the last message is due for its bytes to leave (ns)
 DRAIN_NS = 1_000_000_000
@@ -28,8 +28,9 @@ POLL_NS = 10_000_000
 HNS_PER_US = 10
 
 
-async def _application(stream, sent, start_ns):
-    """The MIDI port's client: write each message when it is due."""
+async def send_when_due(stream, sent, start_ns):
+    """The MIDI port's client: write each ``(time_us, bytes)`` message of ``sent`` when it is
+    due, ``time_us`` after the simulated time ``start_ns``."""
     for time_us, data in sent:
         wait_ns = start_ns + time_us * 1000 - get_sim_time("ns")
         if wait_ns > 0:
@@ -51,7 +52,7 @@ async def play_midi_messages(system, job, progress=None):
         for time_us, data in sent:
             stream.send(start_ns // 100 + time_us * HNS_PER_US, data)
     else:
-        cocotb.start_soon(_application(stream, sent, start_ns))
+        cocotb.start_soon(send_when_due(stream, sent, start_ns))
     deadline = start_ns + sent[-1][0] * 1000 + DRAIN_NS
     while len(device.messages) < len(sent) and get_sim_time("ns") < deadline:
         await Timer(POLL_NS, "ns")

@@ -39,6 +39,7 @@ from portdrv.power import DevicePowerState
 from portdrv.properties import VOLUME_UNITS_PER_DB, AudioProperty
 from portdrv.status import StatusError
 
+from .midi_play import send_when_due
 from .soc_env import FRAME_NS
 from .stack_audio import LINK_SETTLE_FRAMES, play_through_stack, wave_format
 
@@ -324,6 +325,18 @@ async def _cancel(stream, packet, after_us, frames, faults, state):
     state["cancelled"].update(frames)
 
 
+async def _close_and_count(stream, disturb, result, state):
+    """The stream's end: no more events, what the port and the miniport counted read, the
+    stream closed and the link settled."""
+    disturb.cancel()
+    pin = stream.pin
+    _collect_counts(pin, result, state)
+    result.hardware_xruns = await pin.stream.xrun()
+    await _check_bus_errors(pin.stream, result, state)
+    await stream.close()
+    await Timer(int(LINK_SETTLE_FRAMES * FRAME_NS), "ns")
+
+
 async def _render(system, spec, faults, result, state):
     channels, bits = spec["channels"], spec["bits"]
     fmt = wave_format(channels, bits, spec["rate"])
@@ -356,13 +369,7 @@ async def _render(system, spec, faults, result, state):
         stream.end_of_stream()
     await stream.wait_drained()
     await Timer(int(4 * FRAME_NS * 48000 / spec["rate"]), "ns")
-    disturb.cancel()
-    pin = stream.pin
-    _collect_counts(pin, result, state)
-    result.hardware_xruns = await pin.stream.xrun()
-    await _check_bus_errors(pin.stream, result, state)
-    await stream.close()
-    await Timer(int(LINK_SETTLE_FRAMES * FRAME_NS), "ns")
+    await _close_and_count(stream, disturb, result, state)
     result.frames_in = total
     heard = system.speaker.frames[heard_before:]
     _account_render(heard, total, channels, result, state, fmt.block_align)
@@ -384,13 +391,7 @@ async def _capture(system, spec, faults, result, state):
     data = bytearray()
     while len(data) < want:
         data += await stream.read(want - len(data))
-    disturb.cancel()
-    pin = stream.pin
-    _collect_counts(pin, result, state)
-    result.hardware_xruns = await pin.stream.xrun()
-    await _check_bus_errors(pin.stream, result, state)
-    await stream.close()
-    await Timer(int(LINK_SETTLE_FRAMES * FRAME_NS), "ns")
+    await _close_and_count(stream, disturb, result, state)
     result.frames_in = total
     _account_capture(expected_dac_frames(bytes(data), channels, bits), channels, result, state,
                      fmt.block_align)
@@ -418,15 +419,6 @@ async def _still_usable(system, result):
                                  f"({check.mismatched_frames} frames differ)")
 
 
-async def _midi_application(stream, messages, start_ns):
-    """Write each MIDI message when it is due (as ``pcsim midi play``'s client does)."""
-    for time_us, data in messages:
-        wait_ns = start_ns + time_us * 1000 - get_sim_time("ns")
-        if wait_ns > 0:
-            await Timer(int(wait_ns), "ns")
-        await stream.submit(data)
-
-
 async def _start_midi(system, spec, faults):
     """MIDI traffic alongside the audio: ``(stream, messages)``, or None."""
     if not spec.get("midi"):
@@ -435,7 +427,7 @@ async def _start_midi(system, spec, faults):
     system.midi_device                 # the receiver listens from now on
     stream = await system.midi_client.open(MIDI_FILTER, MIDI_PIN_RENDER)
     await stream.set_state(KSSTATE.RUN)
-    system.scheduler.spawn(_midi_application(stream, messages, get_sim_time("ns")))
+    system.scheduler.spawn(send_when_due(stream, messages, get_sim_time("ns")))
     faults.add("midi_messages", len(messages))
     return stream, messages
 
