@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from portdrv.status import NTSTATUS
-from rtl.regmap import INPUT_STREAMS, OUTPUT_STREAMS, REGMAP, format_supported, stream_reg
+from rtl.regmap import (BDL_ENTRY_BYTES, INPUT_STREAMS, OUTPUT_STREAMS, POSITION_SLOT_BYTES,
+                        REGMAP, format_supported, stream_reg)
 
 from .registers import RegisterBlock
 
@@ -30,9 +31,6 @@ __all__ = ["HdaController", "HdaStreamEngine", "HdaCodec", "Bdl", "fmt_value", "
            "wave_format_to_fmt", "BDL_ENTRY_BYTES", "LINK_FRAME_RATE",
            "POSITION_SLOT_BYTES", "NO_DEVICE"]
 
-BDL_ENTRY_BYTES = 16
-#: bytes per stream in the DMA position buffer (DPLBASE): stream n's position is at 8 * n
-POSITION_SLOT_BYTES = 8
 #: what a register read returns when the device does not answer (a PCI read nobody claims;
 #: the simulated host bus answers it so in D3: cosim.regwindow.UNANSWERED_READ)
 NO_DEVICE = 0xFFFF_FFFF

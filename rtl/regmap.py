@@ -22,7 +22,7 @@ __all__ = ["Field", "Register", "RegisterMap", "REGMAP", "NUM_STREAMS", "INPUT_S
            "frame_bytes", "MIDI_BAUD", "MIDI_DIV_MIN", "REFERENCE_CLK_HZ", "midi_divisor",
            "MPU_RESET", "MPU_UART_MODE", "MPU_ACK", "MIDI_QUEUE_DEPTH", "STREAM_BASE",
            "STREAM_STRIDE", "VENDOR_STREAM_BASE", "VENDOR_STREAM_STRIDE", "access_width",
-           "stream_layout"]
+           "stream_layout", "BDL_ENTRY_BYTES", "POSITION_SLOT_BYTES"]
 
 ACCESS_TYPES = ("R", "RW", "RW1C", "RWA")
 
@@ -30,6 +30,11 @@ ACCESS_TYPES = ("R", "RW", "RW1C", "RWA")
 INPUT_STREAMS = (0,)
 OUTPUT_STREAMS = (1, 2)
 NUM_STREAMS = len(INPUT_STREAMS) + len(OUTPUT_STREAMS)
+
+#: A buffer descriptor list entry in memory: 64-bit address, 32-bit length, IOC flags word.
+BDL_ENTRY_BYTES = 16
+#: Bytes per stream in the DMA position buffer (DPLBASE): stream n's position is at 8 * n.
+POSITION_SLOT_BYTES = 8
 
 STREAM_BASE = 0x80
 STREAM_STRIDE = 0x20

@@ -1,21 +1,26 @@
 """One HDA stream descriptor engine: BDL walker, scatter/gather AXI4 DMA, FIFO and link side.
 
-Layering follows LiteX's DMA cores: the datapath (FIFO, byte realigner, frame packing), then
-the DMA control FSM (descriptor fetch, bursts, position buffer, IOC), then the link timing
-(cadence, underrun/overrun, LPIB). The same class serves both directions; ``output`` selects
-which end of the FIFO faces the bus.
+Split as LiteX's DMA cores are: the datapath (FIFO, byte realigner, the link side of
+:mod:`rtl.stream_link`), the AXI burst reader and writer of :mod:`rtl.axi_burst`, and the
+control (:class:`BdlWalker`: descriptor fetch, bursts, position buffer, IOC). Every engine has
+a reader (descriptors; render's data too) and a writer (the position buffer; capture's data
+too); ``output`` selects which end of the FIFO faces the bus.
 """
 
-from amaranth.hdl import Elaboratable, Module, Signal, Mux, Cat, Const, Array, ResetInserter
+from amaranth.hdl import Elaboratable, Module, Signal, Mux, Cat, Const, ResetInserter
+from amaranth.lib import stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
-from .axi import AXI4Signature, RESP_OKAY, BURST_INCR
+from .axi import AXI4Signature, connect_channels
+from .axi_burst import BurstControlSignature, BurstReader, BurstWriter, Beat
 from .checked import CheckedComponent
 from .realigner import ByteRealigner
-from .stream_parts import MAX_BURST, BufferPosition, BurstPlanner, Cadence, StreamFormat
+from .regmap import BDL_ENTRY_BYTES, POSITION_SLOT_BYTES
+from .stream_link import FifoEntry, RenderLink, CaptureLink, REALIGNER_CAPACITY
+from .stream_parts import MAX_BURST, BufferPosition, BurstPlanner, EntryCursor, StreamFormat
 
-__all__ = ["StreamEngine", "MAX_BURST"]
+__all__ = ["StreamEngine", "BdlWalker", "start_burst", "MAX_BURST"]
 
 
 class StreamEngine(CheckedComponent):
@@ -67,7 +72,8 @@ class StreamEngine(CheckedComponent):
 
 
 class _EngineCore(Elaboratable):
-    """Everything of a :class:`StreamEngine` that SRST resets (an elaboratable over its ports)."""
+    """Everything of a :class:`StreamEngine` that SRST resets (an elaboratable over its ports):
+    run control, format, the walker and burst engines, the FIFO and realigner, the link side."""
 
     def __init__(self, engine):
         self.e = engine
@@ -75,333 +81,232 @@ class _EngineCore(Elaboratable):
     def elaborate(self, platform):
         e = self.e
         m = Module()
-        bus = e.bus
-        depth = e.fifo_depth
-
-        # ---- format --------------------------------------------------------------------------
-        m.submodules.format = self.format = fmt = StreamFormat()
+        m.submodules.format = fmt = StreamFormat()
         m.d.comb += fmt.fmt.eq(e.fmt)
         fmt_written = Signal()
         with m.If(e.fmt_w_stb):
             m.d.sync += fmt_written.eq(1)
-        m.d.comb += e.fifos.eq(Mux(fmt_written, depth * 4 - 1, 0))
+        m.d.comb += e.fifos.eq(Mux(fmt_written, e.fifo_depth * 4 - 1, 0))
 
-        # ---- datapath: FIFO of (data, byte count) entries and the frame-side realigner --------
-        m.submodules.fifo = self.fifo = fifo = SyncFIFOBuffered(width=35, depth=depth)
-        # render takes whole frames (2, 4 or 8 bytes), capture the bytes of one beat (0-4)
-        takes = (0, 2, 4, 8) if e.output else range(5)
-        m.submodules.realign = self.ra = ra = ByteRealigner(capacity=12, takes=takes)
-        self.fifo_free = fifo_free = Signal(range(depth + 1))
-        m.d.comb += [fifo_free.eq(depth - fifo.level),
-                     # FIFO -> realigner, in both directions
-                     ra.i_data.eq(fifo.r_data[0:32]), ra.i_count.eq(fifo.r_data[32:35]),
-                     ra.i_valid.eq(fifo.r_rdy), fifo.r_en.eq(ra.i_ready)]
+        m.submodules.walker = walker = BdlWalker(e.index, e.output)
+        # render's data goes through the reader, capture's through the writer: only that one
+        # needs byte lanes (descriptors and the position buffer are aligned words)
+        m.submodules.reader = reader = BurstReader(byte_lanes=e.output)
+        m.submodules.writer = writer = BurstWriter(byte_lanes=not e.output)
+        wiring.connect(m, walker.read, reader.ctl)
+        wiring.connect(m, walker.write, writer.ctl)
+        connect_channels(m, reader.bus, e.bus)
+        connect_channels(m, writer.bus, e.bus)
+        m.d.comb += [
+            walker.descriptor.payload.eq(reader.beat.payload),
+            walker.descriptor.valid.eq(reader.beat.valid & walker.fetching),
+            walker.lvi.eq(e.lvi), walker.queue.eq(e.queue), walker.cbl.eq(e.cbl),
+            walker.bdpl.eq(e.bdpl), walker.dpl_enable.eq(e.dpl_enable),
+            walker.dpl_base.eq(e.dpl_base),
+            e.civ.eq(walker.civ), e.picb.eq(walker.picb), e.bcis_set.eq(walker.bcis),
+            e.lvbci_set.eq(walker.lvbci),
+        ]
 
-        # ---- run control -----------------------------------------------------------------------
-        self.run_req = run_req = Signal()
+        # RUN: refused (DESE) for a format the codec cannot play; a bus error stops the stream
+        run_req = Signal()
+        refused = Signal()
         with m.If(e.run_w_stb):
             with m.If(~e.run_w_data):
                 m.d.sync += run_req.eq(0)
             with m.Elif(fmt.ok):
                 m.d.sync += run_req.eq(1)
             with m.Else():
-                m.d.comb += e.dese_set.eq(1)  # the codec cannot play this format
+                m.d.comb += refused.eq(1)
+        with m.If(walker.fault):
+            m.d.sync += run_req.eq(0)
+        m.d.comb += [walker.run.eq(run_req), e.run_r.eq(run_req | ~walker.idle),
+                     e.dese_set.eq(refused | walker.fault)]
 
-        # ---- DMA state -------------------------------------------------------------------------
-        civ = Signal(8)
-        next_idx = Signal(8)
+        m.submodules.fifo = fifo = SyncFIFOBuffered(width=FifoEntry.size, depth=e.fifo_depth)
+        # render takes whole frames (2, 4 or 8 bytes), capture the bytes of one beat (0-4)
+        takes = (0, 2, 4, 8) if e.output else range(5)
+        m.submodules.realign = ra = ByteRealigner(capacity=REALIGNER_CAPACITY, takes=takes)
+        entry = FifoEntry(fifo.r_data)
+        m.d.comb += [ra.i_data.eq(entry.data), ra.i_count.eq(entry.count),
+                     ra.i_valid.eq(fifo.r_rdy), fifo.r_en.eq(ra.i_ready)]
+
+        m.submodules.lpib = lpib = BufferPosition(len(fmt.frame.frame_bytes))
+        m.d.comb += [lpib.step.eq(fmt.frame.frame_bytes), lpib.cbl.eq(e.cbl),
+                     lpib.queue.eq(e.queue), e.lpib.eq(lpib.value)]
+        link = self._render(m, fifo, ra) if e.output else self._capture(m, fifo, ra)
+        m.d.comb += [link.run.eq(run_req), link.format.eq(fmt.frame), lpib.add.eq(link.advance),
+                     e.xrun.eq(link.xrun)]
+        return m
+
+    def _render(self, m, fifo, ra):
+        """Bus -> FIFO -> realigner -> frames; the writer carries only the DMA position."""
+        e = self.e
+        walker, reader, writer = m.submodules.walker, m.submodules.reader, m.submodules.writer
+        beat = reader.beat.payload
+        # FIFO space for the whole burst is reserved before it starts
+        m.d.comb += [
+            walker.fits.eq(e.fifo_depth - fifo.level >= walker.next_beats),
+            fifo.w_data.eq(Cat(beat.data, beat.count)),
+            fifo.w_en.eq(reader.beat.valid & ~walker.fetching),
+            writer.source.eq(walker.dma_position), writer.level.eq(4),
+        ]
+        m.submodules.link = link = RenderLink(e.fifo_depth)
+        m.d.comb += [
+            link.halted.eq(walker.halted), link.zero.eq(e.zero), link.frame_tick.eq(e.frame_tick),
+            link.source.eq(ra.o_data), link.level.eq(ra.o_level), ra.o_take.eq(link.take),
+            link.fifo_level.eq(fifo.level), link.fifo_readable.eq(fifo.r_rdy),
+            e.fifordy.eq(link.started), e.fifoe_set.eq(link.underrun),
+            e.tx_valid.eq(link.tx_valid), e.tx_l.eq(link.tx_l), e.tx_r.eq(link.tx_r),
+        ]
+        return link
+
+    def _capture(self, m, fifo, ra):
+        """Frames -> FIFO -> realigner -> bus; the writer carries the data and the position."""
+        e = self.e
+        walker, writer = m.submodules.walker, m.submodules.writer
+        m.submodules.link = link = CaptureLink(e.fifo_depth)
+        m.d.comb += [
+            link.strm.eq(e.strm), link.rx_valid.eq(e.rx_valid), link.rx_tag.eq(e.rx_tag),
+            link.rx_l.eq(e.rx_l), link.rx_r.eq(e.rx_r),
+            link.fifo_free.eq(e.fifo_depth - fifo.level),
+            fifo.w_data.eq(link.entries.payload), fifo.w_en.eq(link.entries.valid),
+            link.taken.eq(ra.o_take),
+            walker.fits.eq(link.bytes_ready >= walker.next_bytes),
+            e.fifordy.eq(link.run), e.fifoe_set.eq(link.overrun),
+        ]
+        with m.If(walker.positioning):
+            m.d.comb += [writer.source.eq(walker.dma_position), writer.level.eq(4)]
+        with m.Else():
+            m.d.comb += [writer.source.eq(ra.o_data), writer.level.eq(ra.o_level),
+                         ra.o_take.eq(writer.take)]
+        return link
+
+
+class BdlWalker(wiring.Component):
+    """The DMA control of stream ``index``: walks the buffer descriptor list while ``run``.
+
+    Fetches an entry (``read``, four beats at BDPL + 16 * index; CIV and PICB change together
+    when it is in), cuts it into bursts (:class:`BurstPlanner`; one starts when the datapath says
+    it ``fits``) carried by ``read`` (render) or ``write`` (capture), moves the DMA position
+    after each and, with ``dpl_enable``, writes it to the position buffer (``write``) before the
+    entry can raise ``bcis``. At LVI it wraps to entry 0, or in ``queue`` mode stops (``halted``,
+    ``lvbci``) until LVI moves on. A bus error ends the walk (``fault``, one cycle).
+    ``fetching`` and ``positioning`` say which of the walker's own transfers is under way."""
+
+    def __init__(self, index, output):
+        self.index = index
+        self.output = output
+        super().__init__({
+            "run": In(1), "idle": Out(1),
+            "lvi": In(8), "queue": In(1), "cbl": In(32), "bdpl": In(25),
+            "dpl_enable": In(1), "dpl_base": In(25),
+            "civ": Out(8), "picb": Out(32), "halted": Out(1), "dma_position": Out(32),
+            "bcis": Out(1), "lvbci": Out(1), "fault": Out(1),
+            "fits": In(1), "next_beats": Out(5), "next_bytes": Out(7),
+            "read": Out(BurstControlSignature()), "write": Out(BurstControlSignature()),
+            "descriptor": In(stream.Signature(Beat, always_ready=True)),
+            "fetching": Out(1), "positioning": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        picb = self.picb
         entry_valid = Signal()
-        self.halted = halted = Signal()     # queue mode: the entry at LVI is done
         ent_addr = Signal(32)
-        picb = Signal(32)
         ioc = Signal()
-        m.d.comb += [e.civ.eq(civ), e.picb.eq(picb)]
+        desc_addr = Signal(32)
+        desc_len = Signal(32)
+        burst_bytes = Signal(7)
 
-        # burst being prepared (combinational, from the current entry)
-        m.submodules.burst = plan = BurstPlanner()
-        m.d.comb += [plan.addr.eq(ent_addr), plan.remaining.eq(picb)]
-        offset, beats, burst_bytes = plan.offset, plan.beats, plan.bytes
+        m.submodules.cursor = cursor = EntryCursor()
+        m.d.comb += [cursor.lvi.eq(self.lvi), cursor.queue.eq(self.queue),
+                     self.civ.eq(cursor.civ), self.halted.eq(cursor.halted),
+                     self.lvbci.eq(cursor.lvbci)]
+        m.submodules.plan = plan = BurstPlanner()
+        m.d.comb += [plan.addr.eq(ent_addr), plan.remaining.eq(picb),
+                     self.next_beats.eq(plan.beats), self.next_bytes.eq(plan.bytes)]
         # the plan is registered: in the cycle after the entry moves it is still the old one
         plan_stale = Signal()
         m.d.sync += plan_stale.eq(0)
+        m.submodules.position = position = BufferPosition(len(burst_bytes))
+        m.d.comb += [position.step.eq(burst_bytes), position.cbl.eq(self.cbl),
+                     position.queue.eq(self.queue), self.dma_position.eq(position.value)]
 
-        # latched burst
-        b_beats = Signal(5)
-        b_offset = Signal(2)
-        b_left = Signal(7)          # bytes of the burst not yet moved
-        b_beat = Signal(5)
-        b_bytes = Signal(7)
-        b_err = Signal()
-        beat_lane = Signal(2)
-        beat_count = Signal(3)
-        lane_room = Signal(3)
-        m.d.comb += [beat_lane.eq(Mux(b_beat == 0, b_offset, 0)),
-                     lane_room.eq(4 - beat_lane),
-                     beat_count.eq(Mux(b_left < lane_room, b_left, lane_room))]
+        data = self.read if self.output else self.write
+        word = self.descriptor.payload
+        with m.If(self.descriptor.valid & (word.index == 0)):
+            m.d.sync += desc_addr.eq(word.data)
+        with m.If(self.descriptor.valid & (word.index == 2)):
+            m.d.sync += desc_len.eq(word.data)
 
-        # bytes available for the bus (input direction)
-        self.bytes_avail = bytes_avail = Signal(range(depth * 4 + 16))
-
-        # DMA position (bytes fetched or stored) and link position (LPIB)
-        m.submodules.dma_pos = dpos = BufferPosition(len(b_bytes))
-        m.submodules.lpib = self.lpib = BufferPosition(len(fmt.frame_bytes))
-        for pos, step in ((dpos, b_bytes), (self.lpib, fmt.frame_bytes)):
-            m.d.comb += [pos.step.eq(step), pos.cbl.eq(e.cbl), pos.queue.eq(e.queue)]
-        dma_pos = dpos.value
-
-        masks = Array(Const((1 << k) - 1, 4) for k in range(5))
-        m.d.comb += [
-            bus.arid.eq(0), bus.awid.eq(0), bus.arsize.eq(2), bus.awsize.eq(2),
-            bus.arburst.eq(BURST_INCR), bus.awburst.eq(BURST_INCR),
-            bus.arcache.eq(0b0011), bus.awcache.eq(0b0011),
-        ]
-
-        desc_word = Signal(2)
-        desc_addr = Signal(32)
-        desc_len = Signal(32)
-        dma_idle = Signal()
-
-        with m.FSM(name="dma"):
+        with m.FSM(name="walk"):
             with m.State("IDLE"):
-                m.d.comb += dma_idle.eq(1)
-                with m.If(run_req):
+                m.d.comb += self.idle.eq(1)
+                with m.If(self.run):
                     m.next = "NEXT"
-
             with m.State("NEXT"):
-                with m.If(~run_req):
+                m.d.comb += cursor.poll.eq(self.run)
+                with m.If(~self.run):
                     m.next = "IDLE"
-                with m.Elif(halted):
-                    # queue mode: a new LVI beyond the finished entry restarts the engine
-                    with m.If(e.lvi != civ):
-                        m.d.sync += [halted.eq(0), next_idx.eq(civ + 1)]
+                with m.Elif(cursor.halted):
+                    pass                    # until LVI moves on (queue mode)
                 with m.Elif(~entry_valid):
-                    m.next = "DESC_ADDR"
+                    m.d.comb += start_burst(self.read, Cat(Const(0, 7), self.bdpl)
+                                      + cursor.next * BDL_ENTRY_BYTES, BDL_ENTRY_BYTES)
+                    m.next = "DESCRIPTOR"
                 with m.Elif(picb == 0):
                     m.next = "ENTRY_DONE"
-                with m.Else():
-                    if e.output:
-                        ready = fifo_free >= beats
-                    else:
-                        ready = bytes_avail >= burst_bytes
-                    with m.If(ready & ~plan_stale):
-                        m.d.sync += [b_beats.eq(beats), b_offset.eq(offset),
-                                     b_left.eq(burst_bytes), b_bytes.eq(burst_bytes),
-                                     b_beat.eq(0), b_err.eq(0)]
-                        m.next = "DATA_ADDR"
-
-            with m.State("DESC_ADDR"):
-                m.d.comb += [bus.araddr.eq(Cat(Const(0, 4), next_idx, Const(0, 20)) +
-                                           Cat(Const(0, 7), e.bdpl)),
-                             bus.arlen.eq(3), bus.arvalid.eq(1)]
-                with m.If(bus.arready):
-                    m.d.sync += [desc_word.eq(0), b_err.eq(0)]
-                    m.next = "DESC_DATA"
-
-            with m.State("DESC_DATA"):
-                m.d.comb += bus.rready.eq(1)
-                with m.If(bus.rvalid):
-                    m.d.sync += desc_word.eq(desc_word + 1)
-                    with m.If(bus.rresp != RESP_OKAY):
-                        m.d.sync += b_err.eq(1)
-                    with m.Switch(desc_word):
-                        with m.Case(0):
-                            m.d.sync += desc_addr.eq(bus.rdata)
-                        with m.Case(2):
-                            m.d.sync += desc_len.eq(bus.rdata)
-                    with m.If(bus.rlast):
-                        with m.If(b_err | (bus.rresp != RESP_OKAY)):
-                            m.next = "FAULT"
-                        with m.Else():
-                            # CIV and PICB change together
-                            m.d.sync += [civ.eq(next_idx), ent_addr.eq(desc_addr),
-                                         picb.eq(desc_len), ioc.eq(bus.rdata[0]),
-                                         plan_stale.eq(1),
-                                         entry_valid.eq(1)]
-                            m.next = "NEXT"
-
-            if e.output:
-                with m.State("DATA_ADDR"):
-                    m.d.comb += [bus.araddr.eq(Cat(Const(0, 2), ent_addr[2:])),
-                                 bus.arlen.eq(b_beats - 1), bus.arvalid.eq(1)]
-                    with m.If(bus.arready):
-                        m.next = "DATA"
-                with m.State("DATA"):
-                    # FIFO space for the whole burst was reserved before it started
-                    m.d.comb += bus.rready.eq(1)
-                    with m.If(bus.rvalid):
-                        ok = bus.rresp == RESP_OKAY
-                        m.d.comb += [
-                            fifo.w_data.eq(Cat(bus.rdata >> (beat_lane * 8), beat_count)),
-                            fifo.w_en.eq(ok & ~b_err & (beat_count != 0)),
-                        ]
-                        m.d.sync += [b_beat.eq(b_beat + 1), b_left.eq(b_left - beat_count)]
-                        with m.If(~ok):
-                            m.d.sync += b_err.eq(1)
-                        with m.If(bus.rlast):
-                            m.next = "BURST_DONE"
-            else:
-                with m.State("DATA_ADDR"):
-                    m.d.comb += [bus.awaddr.eq(Cat(Const(0, 2), ent_addr[2:])),
-                                 bus.awlen.eq(b_beats - 1), bus.awvalid.eq(1)]
-                    with m.If(bus.awready):
-                        m.next = "DATA"
-                with m.State("DATA"):
-                    m.d.comb += [
-                        bus.wdata.eq(ra.o_data[0:32] << (beat_lane * 8)),
-                        bus.wstrb.eq(masks[beat_count] << beat_lane),
-                        bus.wlast.eq(b_beat == b_beats - 1),
-                        bus.wvalid.eq(ra.o_level >= beat_count),
-                    ]
-                    with m.If(bus.wvalid & bus.wready):
-                        m.d.comb += ra.o_take.eq(beat_count)
-                        m.d.sync += [b_beat.eq(b_beat + 1), b_left.eq(b_left - beat_count)]
-                        with m.If(bus.wlast):
-                            m.next = "DATA_RESP"
-                with m.State("DATA_RESP"):
-                    m.d.comb += bus.bready.eq(1)
-                    with m.If(bus.bvalid):
-                        with m.If(bus.bresp != RESP_OKAY):
-                            m.d.sync += b_err.eq(1)
-                        m.next = "BURST_DONE"
-
+                with m.Elif(self.fits & ~plan_stale):
+                    m.d.comb += start_burst(data, ent_addr, plan.bytes, plan.beats)
+                    m.d.sync += burst_bytes.eq(plan.bytes)
+                    m.next = "BURST"
+            with m.State("DESCRIPTOR"):
+                m.d.comb += self.fetching.eq(1)
+                with m.If(self.read.done):
+                    with m.If(self.read.error):
+                        m.next = "FAULT"
+                    with m.Else():
+                        # CIV and PICB change together; IOC is bit 0 of the last word
+                        m.d.comb += cursor.load.eq(1)
+                        m.d.sync += [ent_addr.eq(desc_addr), picb.eq(desc_len),
+                                     ioc.eq(word.data[0]), plan_stale.eq(1), entry_valid.eq(1)]
+                        m.next = "NEXT"
+            with m.State("BURST"):
+                with m.If(data.done):
+                    m.next = "BURST_DONE"
             with m.State("BURST_DONE"):
-                with m.If(b_err):
+                with m.If(data.error):
                     m.next = "FAULT"
                 with m.Else():
-                    m.d.sync += [ent_addr.eq(ent_addr + b_bytes), picb.eq(picb - b_bytes),
-                                 plan_stale.eq(1)]
-                    m.d.comb += dpos.add.eq(1)
-                    with m.If(e.dpl_enable):
-                        m.next = "POS_ADDR"
+                    m.d.sync += [ent_addr.eq(ent_addr + burst_bytes),
+                                 picb.eq(picb - burst_bytes), plan_stale.eq(1)]
+                    m.d.comb += position.add.eq(1)
+                    with m.If(self.dpl_enable):
+                        # written after every burst, so it is current before BCIS is raised
+                        m.d.comb += start_burst(self.write, Cat(Const(0, 7), self.dpl_base)
+                                          + POSITION_SLOT_BYTES * self.index, 4)
+                        m.next = "POSITION"
                     with m.Else():
                         m.next = "NEXT"
-
-            # the DMA position buffer is written after every burst, so it is current before
-            # BCIS is raised for an IOC entry
-            with m.State("POS_ADDR"):
-                m.d.comb += [bus.awaddr.eq(Cat(Const(0, 7), e.dpl_base) + 8 * e.index),
-                             bus.awlen.eq(0), bus.awvalid.eq(1)]
-                with m.If(bus.awready):
-                    m.next = "POS_DATA"
-            with m.State("POS_DATA"):
-                m.d.comb += [bus.wdata.eq(dma_pos), bus.wstrb.eq(0xF), bus.wlast.eq(1),
-                             bus.wvalid.eq(1)]
-                with m.If(bus.wready):
-                    m.next = "POS_RESP"
-            with m.State("POS_RESP"):
-                m.d.comb += bus.bready.eq(1)
-                with m.If(bus.bvalid):
-                    with m.If(bus.bresp != RESP_OKAY):
+            with m.State("POSITION"):
+                m.d.comb += self.positioning.eq(1)
+                with m.If(self.write.done):
+                    with m.If(self.write.error):
                         m.next = "FAULT"
                     with m.Else():
                         m.next = "NEXT"
-
             with m.State("ENTRY_DONE"):
-                m.d.comb += e.bcis_set.eq(ioc)
+                m.d.comb += [self.bcis.eq(ioc), cursor.finish.eq(1)]
                 m.d.sync += entry_valid.eq(0)
-                with m.If(civ == e.lvi):
-                    with m.If(e.queue):
-                        m.d.comb += e.lvbci_set.eq(1)
-                        m.d.sync += halted.eq(1)
-                    with m.Else():
-                        m.d.sync += next_idx.eq(0)
-                with m.Else():
-                    m.d.sync += next_idx.eq(civ + 1)
                 m.next = "NEXT"
-
             with m.State("FAULT"):
-                m.d.comb += e.dese_set.eq(1)
-                m.d.sync += run_req.eq(0)
+                m.d.comb += self.fault.eq(1)
                 m.next = "IDLE"
-
-        m.d.comb += e.run_r.eq(run_req | ~dma_idle)
-
-        # ---- link side ---------------------------------------------------------------------------
-        self.xrun = Signal(32)
-        m.d.comb += [e.lpib.eq(self.lpib.value), e.xrun.eq(self.xrun)]
-        if e.output:
-            self._output_link(m)
-        else:
-            self._input_link(m)
         return m
 
-    def _output_link(self, m):
-        """FIFO -> realigner -> frames for the link, with the start threshold and underruns."""
-        e, fifo, ra, fmt = self.e, self.fifo, self.ra, self.format
-        run_req, halted, xrun = self.run_req, self.halted, self.xrun
-        depth = e.fifo_depth
-        fb, wide, stereo = fmt.frame_bytes, fmt.wide, fmt.stereo
 
-        # staged frame, decoded from the oldest bytes: 16-bit samples and the top 24 bits of
-        # 32-bit containers become MSB-aligned 24-bit samples; mono plays on both channels
-        st_valid = Signal()
-        st_l, st_r = Signal(24), Signal(24)
-        with m.If(~st_valid & (ra.o_level >= fb)):
-            d = ra.o_data
-            left = Mux(wide, d[8:32], Cat(Const(0, 8), d[0:16]))
-            right = Mux(wide, d[40:64], Cat(Const(0, 8), d[16:32]))
-            m.d.comb += ra.o_take.eq(fb)
-            m.d.sync += [st_valid.eq(1), st_l.eq(left), st_r.eq(Mux(stereo, right, left))]
-
-        # playback starts once the FIFO has filled (or all queued data is in), and waits again
-        # after a queue-mode engine ran dry, so a restart is not reported as an underrun
-        started = Signal()
-        drained = Signal()
-        m.d.comb += drained.eq(~st_valid & ~fifo.r_rdy & (ra.o_level < fb))
-        with m.If(~run_req | (halted & drained)):
-            m.d.sync += started.eq(0)
-        with m.Elif((fifo.level >= depth // 2) | halted):
-            m.d.sync += started.eq(1)
-        m.d.comb += e.fifordy.eq(started)
-
-        last_l, last_r = Signal(24), Signal(24)
-        m.submodules.cadence = cadence = Cadence()
-        m.d.comb += [cadence.active.eq(run_req & started), cadence.tick.eq(e.frame_tick),
-                     cadence.mult.eq(fmt.mult), cadence.div.eq(fmt.div)]
-        due = cadence.due
-        underrun = Signal()
-        m.d.comb += underrun.eq(due & ~st_valid & ~halted)
-        with m.If(due & st_valid):
-            m.d.comb += [e.tx_valid.eq(1), e.tx_l.eq(st_l), e.tx_r.eq(st_r)]
-            with m.If(e.frame_tick):
-                m.d.sync += [st_valid.eq(0), last_l.eq(st_l), last_r.eq(st_r)]
-                m.d.comb += self.lpib.add.eq(1)
-        with m.Elif(underrun):
-            m.d.comb += [e.tx_valid.eq(1), e.tx_l.eq(Mux(e.zero, 0, last_l)),
-                         e.tx_r.eq(Mux(e.zero, 0, last_r))]
-            with m.If(e.frame_tick):
-                m.d.comb += e.fifoe_set.eq(1)
-                m.d.sync += xrun.eq(xrun + 1)
-
-    def _input_link(self, m):
-        """Frames from the link -> FIFO (the realigner then feeds the bus), with overruns."""
-        e, fifo, ra, fmt = self.e, self.fifo, self.ra, self.format
-        run_req, xrun, fifo_free = self.run_req, self.xrun, self.fifo_free
-        fb, wide, stereo = fmt.frame_bytes, fmt.wide, fmt.stereo
-        m.d.comb += e.fifordy.eq(run_req)
-
-        # a frame becomes one or two FIFO entries; 16-bit capture keeps the top 16 bits
-        pending = Signal()
-        pending_word = Signal(32)
-        accept = Signal()
-        m.d.comb += accept.eq(e.rx_valid & run_req & (e.rx_tag == e.strm) & (e.strm != 0))
-        with m.If(pending):
-            m.d.comb += [fifo.w_data.eq(Cat(pending_word, Const(4, 3))), fifo.w_en.eq(1)]
-            m.d.sync += pending.eq(0)
-        with m.Elif(accept):
-            with m.If(fifo_free >= 2):
-                l16, r16 = e.rx_l[8:24], e.rx_r[8:24]
-                word0 = Mux(wide, Cat(Const(0, 8), e.rx_l), Cat(l16, r16))
-                count0 = Mux(wide | stereo, 4, 2)
-                m.d.comb += [fifo.w_data.eq(Cat(word0, count0)), fifo.w_en.eq(1)]
-                m.d.sync += [pending.eq(wide & stereo),
-                             pending_word.eq(Cat(Const(0, 8), e.rx_r))]
-                m.d.comb += self.lpib.add.eq(1)
-            with m.Else():
-                m.d.comb += e.fifoe_set.eq(1)
-                m.d.sync += xrun.eq(xrun + 1)
-
-        taken = Signal(4)
-        m.d.comb += taken.eq(ra.o_take)
-        added = Mux(accept & (fifo_free >= 2) & ~pending, fb, 0)
-        m.d.sync += self.bytes_avail.eq(self.bytes_avail + added - taken)
+def start_burst(port, addr, nbytes, beats=None):
+    """The statements that start a burst of ``nbytes`` at ``addr`` on a burst engine's control
+    ``port`` (whole words unless ``beats`` says otherwise)."""
+    return [port.start.eq(1), port.request.addr.eq(addr), port.request.bytes.eq(nbytes),
+            port.request.beats.eq(nbytes // 4 if beats is None else beats)]

@@ -1,41 +1,78 @@
 """Small parts of a stream engine (:mod:`rtl.stream_dma`), each one job: the stream format's
-decode, the burst a BDL entry allows next, a position that wraps at the cyclic buffer's
+decode, which BDL entry is current and next, the burst a BDL entry allows next, a position that wraps at the cyclic buffer's
 length, and the 48 kHz-family frame cadence."""
 
 from amaranth.hdl import Module, Signal, Mux, Cat, Const
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["StreamFormat", "BurstPlanner", "BufferPosition", "Cadence", "MAX_BURST", "PAGE"]
+__all__ = ["FrameFormat", "StreamFormat", "EntryCursor", "BurstPlanner", "BufferPosition", "Cadence", "MAX_BURST", "PAGE"]
 
 MAX_BURST = 16          # beats
 PAGE = 4096             # AXI bursts never cross a 4 KiB boundary
+
+
+#: What the datapath needs of a stream's format: ``wide`` (24 bits in 32-bit containers, else
+#: 16-bit samples), ``stereo``, ``frame_bytes`` (one frame in memory: 2, 4 or 8) and the rate
+#: fields ``mult``/``div``.
+FrameFormat = data.StructLayout({"wide": 1, "stereo": 1, "frame_bytes": 4, "mult": 3,
+                                 "div": 3})
 
 
 class StreamFormat(wiring.Component):
     """The SDnFMT fields a stream engine uses.
 
     ``ok``: a format the engine and codec play (48 kHz family at most 48 kHz, 16 bits or 24 in
-    a 32-bit container, 1 or 2 channels); ``wide``: 32-bit containers; ``stereo``; and
-    ``frame_bytes``, the bytes of one frame in memory (2, 4 or 8); ``mult``/``div`` the rate
-    fields."""
+    a 32-bit container, 1 or 2 channels); ``frame``: its :data:`FrameFormat`."""
 
     def __init__(self):
-        super().__init__({"fmt": In(16), "ok": Out(1), "wide": Out(1), "stereo": Out(1),
-                          "frame_bytes": Out(4), "mult": Out(3), "div": Out(3)})
+        super().__init__({"fmt": In(16), "ok": Out(1), "frame": Out(FrameFormat)})
 
     def elaborate(self, platform):
         m = Module()
         chan, bits = self.fmt[0:4], self.fmt[4:7]
         div, mult, base = self.fmt[8:11], self.fmt[11:14], self.fmt[14]
+        frame = self.frame
         m.d.comb += [
             self.ok.eq((base == 0) & (mult <= div) & ((bits == 1) | (bits == 3)) & (chan <= 1)),
-            self.wide.eq(bits == 3),
-            self.stereo.eq(chan == 1),
-            self.frame_bytes.eq(Mux(self.wide, Mux(self.stereo, 8, 4), Mux(self.stereo, 4, 2))),
-            self.mult.eq(mult),
-            self.div.eq(div),
+            frame.wide.eq(bits == 3),
+            frame.stereo.eq(chan == 1),
+            frame.frame_bytes.eq(Mux(frame.wide, Mux(frame.stereo, 8, 4),
+                                     Mux(frame.stereo, 4, 2))),
+            frame.mult.eq(mult),
+            frame.div.eq(div),
         ]
+        return m
+
+
+class EntryCursor(wiring.Component):
+    """Which BDL entry is current (``civ``) and which the walk fetches ``next``.
+
+    ``load`` makes the next entry current. ``finish`` ends the current one: the next is the
+    following entry, or after the last valid one (LVI) entry 0 again; in ``queue`` mode the
+    walk halts there instead (``halted``, with a one-cycle ``lvbci``) until a ``poll`` finds
+    LVI moved on."""
+
+    def __init__(self):
+        super().__init__({"lvi": In(8), "queue": In(1), "load": In(1), "finish": In(1),
+                          "poll": In(1), "civ": Out(8), "next": Out(8), "halted": Out(1),
+                          "lvbci": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        civ, halted = self.civ, self.halted
+        with m.If(self.load):
+            m.d.sync += civ.eq(self.next)
+        with m.If(self.poll & halted & (self.lvi != civ)):
+            m.d.sync += [halted.eq(0), self.next.eq(civ + 1)]
+        with m.If(self.finish):
+            with m.If(civ != self.lvi):
+                m.d.sync += self.next.eq(civ + 1)
+            with m.Elif(self.queue):
+                m.d.comb += self.lvbci.eq(1)
+                m.d.sync += halted.eq(1)
+            with m.Else():
+                m.d.sync += self.next.eq(0)
         return m
 
 

@@ -1,5 +1,6 @@
 """amaranth.sim unit tests of small RTL blocks: byte realigner, register bank + AXI4-Lite
-slave, the register-map definition and the stream engine's parts."""
+slave, the register-map definition and the stream engine's parts (planner, positions, cadence,
+entry cursor, burst reader and writer)."""
 
 import gc
 import random
@@ -15,7 +16,9 @@ from rtl.csr_bank import RegisterBank
 from rtl.i2s_link import LinkMaster
 from rtl.midi import MidiUart
 from rtl.realigner import ByteRealigner
-from rtl.stream_parts import MAX_BURST, BufferPosition, BurstPlanner, Cadence
+from rtl.axi import RESP_DECERR, RESP_OKAY, RESP_SLVERR
+from rtl.axi_burst import BurstReader, BurstWriter
+from rtl.stream_parts import MAX_BURST, BufferPosition, BurstPlanner, Cadence, EntryCursor
 from rtl.regmap import REGMAP, Field, Register, RegisterMap, format_supported, frame_bytes
 from amaranth.hdl import Module
 from amaranth.lib import wiring
@@ -271,5 +274,146 @@ def test_cadence_sends_mult_frames_every_div(mult, div):
         # evenly spread: a frame is due once the accumulated MULT+1 reach DIV+1
         assert dues == [(i + 1) * (mult + 1) // (div + 1) - i * (mult + 1) // (div + 1)
                         for i in range(len(dues))]
+
+    run_sim(dut, bench)
+
+
+@pytest.mark.parametrize("queue", [0, 1])
+def test_entry_cursor_wraps_or_halts_at_lvi(queue):
+    """Entries follow each other up to LVI; then entry 0 again, or in queue mode a halt (with
+    one LVBCI pulse) that a poll ends once LVI has moved on."""
+    dut = EntryCursor()
+
+    async def step(ctx, **inputs):
+        for name, value in inputs.items():
+            ctx.set(getattr(dut, name), value)
+        pulse = ctx.get(dut.lvbci)
+        await ctx.tick()
+        for name in inputs:
+            ctx.set(getattr(dut, name), 0)
+        return pulse
+
+    async def bench(ctx):
+        ctx.set(dut.lvi, 1)
+        ctx.set(dut.queue, queue)
+        seen = []
+        for _ in range(2):
+            await step(ctx, load=1)
+            seen.append(ctx.get(dut.civ))
+            seen.append(await step(ctx, finish=1))
+        assert seen == [0, 0, 1, queue]
+        if queue:
+            assert ctx.get(dut.halted)
+            await step(ctx, poll=1)                  # LVI still 1: stays halted
+            assert ctx.get(dut.halted)
+            ctx.set(dut.lvi, 2)
+            await step(ctx, poll=1)
+            assert not ctx.get(dut.halted) and ctx.get(dut.next) == 2
+        else:
+            assert not ctx.get(dut.halted) and ctx.get(dut.next) == 0
+
+    run_sim(dut, bench)
+
+
+#: (byte address, bytes, beats, byte lanes) of bursts: unaligned ones (a start and end
+#: mid-word, one beat) on an engine with byte lanes; whole words on both kinds
+BURSTS = [(0x1002, 9, 3, True), (0x2003, 6, 3, True), (0x3001, 2, 1, True),
+          (0x4000, 8, 2, True), (0x4000, 8, 2, False)]
+
+
+def lanes_of(addr, nbytes, beats):
+    """(first lane, byte count) of each beat of a burst, as AXI moves it."""
+    out, left = [], nbytes
+    for beat in range(beats):
+        lane = addr % 4 if beat == 0 else 0
+        count = min(left, 4 - lane)
+        out.append((lane, count))
+        left -= count
+    return out
+
+
+async def start_request(ctx, ctl, addr, nbytes, beats):
+    ctx.set(ctl.start, 1)
+    ctx.set(ctl.request, {"addr": addr, "bytes": nbytes, "beats": beats})
+    await ctx.tick()
+    ctx.set(ctl.start, 0)
+
+
+@pytest.mark.parametrize("addr,nbytes,beats,byte_lanes", BURSTS)
+@pytest.mark.parametrize("bad_beat", [None, 0, 1])
+def test_burst_reader_moves_bytes_to_lane_0(addr, nbytes, beats, byte_lanes, bad_beat):
+    """AR carries the word address and beats - 1; each beat's bytes come out from lane 0; a
+    beat answered SLVERR and every later one carry nothing, and the burst ends in error."""
+    dut = BurstReader(byte_lanes=byte_lanes)
+    words = [random.Random(addr + k).randrange(1 << 32) for k in range(beats)]
+    if bad_beat is not None and bad_beat >= beats:
+        bad_beat = None
+
+    async def bench(ctx):
+        await start_request(ctx, dut.ctl, addr, nbytes, beats)
+        assert ctx.get(dut.bus.arvalid)
+        assert (ctx.get(dut.bus.araddr), ctx.get(dut.bus.arlen)) == (addr & ~3, beats - 1)
+        ctx.set(dut.bus.arready, 1)
+        await ctx.tick()
+        ctx.set(dut.bus.arready, 0)
+        assert not ctx.get(dut.bus.arvalid) and ctx.get(dut.bus.rready)
+        got, done = [], []
+        for k, (lane, count) in enumerate(lanes_of(addr, nbytes, beats)):
+            failed = bad_beat is not None and k >= bad_beat
+            ctx.set(dut.bus.rvalid, 1)
+            ctx.set(dut.bus.rdata, words[k])
+            ctx.set(dut.bus.rresp, RESP_SLVERR if k == bad_beat else RESP_OKAY)
+            ctx.set(dut.bus.rlast, k == beats - 1)
+            beat = ctx.get(dut.beat.payload)
+            assert ctx.get(dut.beat.valid) == (not failed)
+            if not failed:
+                got.append((beat["data"] & ((1 << 8 * count) - 1), beat["count"], beat["index"]))
+                assert got[-1] == ((words[k] >> 8 * lane) & ((1 << 8 * count) - 1), count, k)
+            done.append((ctx.get(dut.ctl.done), ctx.get(dut.ctl.error)))
+            await ctx.tick()
+        ctx.set(dut.bus.rvalid, 0)
+        assert done[-1] == (1, bad_beat is not None)
+        assert all(d == 0 for d, _ in done[:-1])
+        assert ctx.get(dut.ctl.error) == (bad_beat is not None)      # held after the burst
+
+    run_sim(dut, bench)
+
+
+@pytest.mark.parametrize("addr,nbytes,beats,byte_lanes", BURSTS)
+@pytest.mark.parametrize("bresp", [RESP_OKAY, RESP_DECERR])
+def test_burst_writer_places_bytes_on_their_lanes(addr, nbytes, beats, byte_lanes, bresp):
+    """AW, then one W beat per cycle the source holds enough bytes, each on its lanes with
+    their strobes and the source's oldest bytes, WLAST on the last; B ends the burst."""
+    dut = BurstWriter(byte_lanes=byte_lanes)
+    source = random.Random(nbytes).randrange(1 << 32)
+
+    async def bench(ctx):
+        await start_request(ctx, dut.ctl, addr, nbytes, beats)
+        assert (ctx.get(dut.bus.awaddr), ctx.get(dut.bus.awlen)) == (addr & ~3, beats - 1)
+        ctx.set(dut.bus.awready, 1)
+        await ctx.tick()
+        ctx.set(dut.bus.awready, 0)
+        ctx.set(dut.bus.wready, 1)
+        ctx.set(dut.source, source)
+        for k, (lane, count) in enumerate(lanes_of(addr, nbytes, beats)):
+            ctx.set(dut.level, count - 1)                 # one byte short: no beat
+            if count:
+                assert not ctx.get(dut.bus.wvalid) and ctx.get(dut.take) == 0
+            ctx.set(dut.level, count)
+            assert ctx.get(dut.bus.wvalid)
+            assert ctx.get(dut.bus.wstrb) == ((1 << count) - 1) << lane
+            mask = ((1 << 8 * count) - 1) << 8 * lane
+            assert ctx.get(dut.bus.wdata) & mask == (source << 8 * lane) & mask
+            assert ctx.get(dut.bus.wlast) == (k == beats - 1)
+            assert ctx.get(dut.take) == count
+            await ctx.tick()
+        ctx.set(dut.bus.wready, 0)
+        assert ctx.get(dut.bus.bready) and not ctx.get(dut.ctl.done)
+        ctx.set(dut.bus.bvalid, 1)
+        ctx.set(dut.bus.bresp, bresp)
+        assert ctx.get(dut.ctl.done) and ctx.get(dut.ctl.error) == (bresp != RESP_OKAY)
+        await ctx.tick()
+        ctx.set(dut.bus.bvalid, 0)
+        assert not ctx.get(dut.ctl.done) and ctx.get(dut.ctl.error) == (bresp != RESP_OKAY)
 
     run_sim(dut, bench)
