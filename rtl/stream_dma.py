@@ -17,7 +17,8 @@ from .axi_burst import BurstControlSignature, BurstReader, BurstWriter, Beat
 from .checked import CheckedComponent
 from .realigner import ByteRealigner
 from .regmap import BDL_ENTRY_BYTES, POSITION_SLOT_BYTES
-from .stream_link import FifoEntry, RenderLink, CaptureLink, REALIGNER_CAPACITY
+from .stream_link import (FifoEntry, RenderLink, CaptureLink, RENDER_REALIGNER_BYTES,
+                          CAPTURE_REALIGNER_BYTES)
 from .stream_parts import MAX_BURST, BufferPosition, BurstPlanner, EntryCursor, StreamFormat
 
 __all__ = ["StreamEngine", "BdlWalker", "start_burst", "MAX_BURST"]
@@ -124,8 +125,11 @@ class _EngineCore(Elaboratable):
 
         m.submodules.fifo = fifo = SyncFIFOBuffered(width=FifoEntry.size, depth=e.fifo_depth)
         # render takes whole frames (2, 4 or 8 bytes), capture the bytes of one beat (0-4)
-        takes = (0, 2, 4, 8) if e.output else range(5)
-        m.submodules.realign = ra = ByteRealigner(capacity=REALIGNER_CAPACITY, takes=takes)
+        if e.output:
+            ra = ByteRealigner(capacity=RENDER_REALIGNER_BYTES, takes=(0, 2, 4, 8))
+        else:
+            ra = ByteRealigner(capacity=CAPTURE_REALIGNER_BYTES, takes=range(5))
+        m.submodules.realign = ra
         entry = FifoEntry(fifo.r_data)
         m.d.comb += [ra.i_data.eq(entry.data), ra.i_count.eq(entry.count),
                      ra.i_valid.eq(fifo.r_rdy), fifo.r_en.eq(ra.i_ready)]

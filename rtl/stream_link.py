@@ -7,13 +7,18 @@ from amaranth.lib.wiring import In, Out
 
 from .stream_parts import Cadence, FrameFormat
 
-__all__ = ["FifoEntry", "RenderLink", "CaptureLink", "REALIGNER_CAPACITY"]
+__all__ = ["FifoEntry", "RenderLink", "CaptureLink", "RENDER_REALIGNER_BYTES",
+           "CAPTURE_REALIGNER_BYTES"]
 
 #: A stream FIFO entry: ``count`` bytes (0-4) of ``data``, the oldest in bits [7:0].
 FifoEntry = data.StructLayout({"data": 32, "count": 3})
 
-#: Bytes the realigner between the FIFO and the frames (render) or bus beats (capture) holds.
-REALIGNER_CAPACITY = 12
+#: Bytes the realigner between render's FIFO and its frames holds: an 8-byte frame one byte
+#: short, and the next entry's 4 bytes (the realigner takes an entry while it holds <= 7).
+RENDER_REALIGNER_BYTES = 11
+#: Bytes the realigner between capture's FIFO and the bus beats holds: a beat's 4 bytes and
+#: the next entry's 4.
+CAPTURE_REALIGNER_BYTES = 8
 
 
 class RenderLink(wiring.Component):
@@ -32,7 +37,7 @@ class RenderLink(wiring.Component):
         super().__init__({
             "run": In(1), "halted": In(1), "zero": In(1), "frame_tick": In(1),
             "format": In(FrameFormat),
-            "source": In(64), "level": In(range(REALIGNER_CAPACITY + 1)), "take": Out(4),
+            "source": In(64), "level": In(range(RENDER_REALIGNER_BYTES + 1)), "take": Out(4),
             "fifo_level": In(range(fifo_depth + 1)), "fifo_readable": In(1),
             "started": Out(1), "advance": Out(1), "underrun": Out(1), "xrun": Out(32),
             "tx_valid": Out(1), "tx_l": Out(24), "tx_r": Out(24),
