@@ -1,15 +1,18 @@
 """The HDA-style controller: register bank, stream engines, DMA arbiter, link master,
-immediate command interface, MIDI UART, interrupts, wall clock and controller reset (CRST)."""
+immediate command interface, MIDI UART, interrupts, wall clock and controller reset (CRST).
+:class:`Controller` wires these to the register bank; the global ones are in
+:mod:`rtl.controller_parts`."""
 
 from amaranth.hdl import Module, Signal, Cat, Const, ResetInserter
 from amaranth.lib import wiring, stream
-from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from .axi import AXI4LiteSignature, AXI4Signature
 from .axil_slave import AXI4LiteToCSR
 from .axi_arbiter import AXI4Arbiter
 from .checked import CheckedComponent
+from .controller_parts import (ImmediateCommand, InterruptLogic, ResetHandshake,
+                               STREAM_INTERRUPT_CAUSES, UnsolicitedQueue, WallClock)
 from .csr_bank import RegisterBank
 from .i2s_link import LinkMaster
 from .midi import MidiUart
@@ -76,31 +79,54 @@ class Controller(CheckedComponent):
         wiring.connect(m, axil.csr, bank.bus)
         r = bank.reg
 
-        # ---- controller reset (CRST) and wall clock ------------------------------------------------
-        crst = Signal()             # 1 = out of reset
-        leaving = Signal(range(CRST_EXIT_CLOCKS + 1))
+        m.submodules.wallclock = wallclock = WallClock()
+        m.d.comb += r("WALLCLK").COUNT.r_data.eq(wallclock.count)
+        m.submodules.crst = crst = ResetHandshake(CRST_EXIT_CLOCKS)
         gctl = r("GCTL").CRST
-        with m.If(gctl.w_stb & ~gctl.w_data):
-            m.d.sync += [crst.eq(0), leaving.eq(0)]
-        with m.Elif(gctl.w_stb & gctl.w_data & ~crst):
-            m.d.sync += leaving.eq(1)
-        with m.Elif(leaving != 0):
-            with m.If(leaving == CRST_EXIT_CLOCKS):
-                m.d.sync += [crst.eq(1), leaving.eq(0)]
-            with m.Else():
-                m.d.sync += leaving.eq(leaving + 1)
-        in_reset = Signal()
-        m.d.comb += [in_reset.eq(~crst), gctl.r_data.eq(crst), self.codec_reset.eq(in_reset)]
-        # the codec answers the first link frames after reset: it is present
-        crst_prev = Signal()
-        m.d.sync += crst_prev.eq(crst)
-        m.d.comb += r("STATESTS").SDIWAKE.set.eq(crst & ~crst_prev)
+        m.d.comb += [crst.crst_w_stb.eq(gctl.w_stb), crst.crst_w_data.eq(gctl.w_data),
+                     gctl.r_data.eq(crst.out_of_reset), self.codec_reset.eq(crst.in_reset),
+                     r("STATESTS").SDIWAKE.set.eq(crst.codec_wake)]
+        in_reset = crst.in_reset
+        self._wire_constant_registers(m, r)
 
-        wallclk = Signal(32)        # not reset by CRST
-        m.d.sync += wallclk.eq(wallclk + 1)
-        m.d.comb += r("WALLCLK").COUNT.r_data.eq(wallclk)
+        # the stream engines, the link, the unsolicited response queue and the MIDI block are
+        # held in reset while CRST is 0
+        engines = self._add_stream_engines(m, bank, in_reset)
+        m.submodules.link = link = ResetInserter(in_reset)(LinkMaster(self.frame_clocks))
+        m.d.comb += [link.enable.eq(crst.out_of_reset), self.i2s_bclk.eq(link.bclk),
+                     self.i2s_lrclk.eq(link.lrclk), self.i2s_dout.eq(link.dout),
+                     link.din.eq(self.i2s_din)]
+        self._wire_link_slots(m, link, engines)
 
-        # ---- constant and capability fields -----------------------------------------------------
+        m.submodules.icmd = icmd = ImmediateCommand()
+        wiring.connect(m, icmd.cmd, wiring.flipped(self.codec_cmd))
+        wiring.connect(m, wiring.flipped(self.codec_resp), icmd.resp)
+        ics = r("ICS")
+        m.d.comb += [icmd.in_reset.eq(in_reset), icmd.icb_w_stb.eq(ics.ICB.w_stb),
+                     icmd.icb_w_data.eq(ics.ICB.w_data), icmd.verb.eq(r("ICOI").VERB.data),
+                     ics.ICB.r_data.eq(icmd.busy), ics.IRV.set.eq(icmd.irv_set),
+                     r("IRII").RESP.r_data.eq(icmd.response)]
+
+        m.submodules.unsol = unsol = ResetInserter(in_reset)(UnsolicitedQueue(UNSOL_DEPTH))
+        wiring.connect(m, wiring.flipped(self.codec_unsol), unsol.unsol)
+        m.d.comb += [unsol.pop.eq(r("UNSOL").r_stb), r("UNSOL").RESP.r_data.eq(unsol.head)]
+
+        midi = MidiUart()
+        m.submodules.midi = ResetInserter(in_reset)(midi)
+        self._wire_midi_registers(m, r, midi)
+        m.d.comb += [midi.wallclk.eq(wallclock.count), self.midi_tx.eq(midi.tx),
+                     midi.rx.eq(self.midi_rx)]
+
+        m.submodules.interrupts = interrupts = InterruptLogic(NUM_STREAMS)
+        # levels: MIS while the MIDI data port has a byte to read, CIS while any unsolicited
+        # response remains
+        m.d.comb += [interrupts.mis.eq(midi.irq), interrupts.cis.eq(unsol.pending),
+                     self.irq.eq(interrupts.irq)]
+        self._wire_interrupt_registers(m, r, interrupts)
+        return m
+
+    @staticmethod
+    def _wire_constant_registers(m, r):
         # a list, not a set: elaboration order must not depend on hash seeds, or the Verilog
         # (and the content-hashed build cache key) would change from process to process
         constant = ["GCAP", "VMIN", "VMAJ", "DPUBASE"] + [stream_reg("BDPU", n)
@@ -109,7 +135,9 @@ class Controller(CheckedComponent):
             for f in REGMAP[name].fields:
                 m.d.comb += getattr(r(name), f.name).r_data.eq(f.reset)
 
-        # ---- stream engines and the DMA arbiter (held in reset while CRST is 0) ----------------
+    def _add_stream_engines(self, m, bank, in_reset):
+        """The stream engines (held in reset while ``in_reset``) and their DMA arbiter."""
+        r = bank.reg
         m.submodules.arbiter = arbiter = AXI4Arbiter(NUM_STREAMS)
         wiring.connect(m, arbiter.bus, wiring.flipped(self.m_axi))
         engines = {}
@@ -119,20 +147,16 @@ class Controller(CheckedComponent):
             engines[n] = eng
             wiring.connect(m, eng.bus, arbiter.client(n))
             self._wire_stream_registers(m, r, n, eng)
+            m.d.comb += [eng.dpl_enable.eq(r("DPLBASE").ENABLE.data),
+                         eng.dpl_base.eq(r("DPLBASE").BASE.data)]
+        # CRST clears every register group, a stream's SRST its own
         m.d.comb += bank.clear.eq(Cat(*[
             in_reset | (engines[int(g[2:])].srst_r if g.startswith("sd") else 0)
             for g in bank.groups]))
+        return engines
 
-        # ---- DMA position buffer base -----------------------------------------------------------
-        for eng in engines.values():
-            m.d.comb += [eng.dpl_enable.eq(r("DPLBASE").ENABLE.data),
-                         eng.dpl_base.eq(r("DPLBASE").BASE.data)]
-
-        # ---- link ----------------------------------------------------------------------------------
-        m.submodules.link = link = ResetInserter(in_reset)(LinkMaster(self.frame_clocks))
-        m.d.comb += [link.enable.eq(crst), self.i2s_bclk.eq(link.bclk),
-                     self.i2s_lrclk.eq(link.lrclk), self.i2s_dout.eq(link.dout),
-                     link.din.eq(self.i2s_din)]
+    @staticmethod
+    def _wire_link_slots(m, link, engines):
         slots = []
         for n in OUTPUT_STREAMS:
             eng = engines[n]
@@ -151,66 +175,23 @@ class Controller(CheckedComponent):
                          eng.rx_tag.eq(left[28:32]), eng.rx_l.eq(left[0:24]),
                          eng.rx_r.eq(right[0:24])]
 
-        # ---- immediate command interface ------------------------------------------------------------
-        icb = r("ICS").ICB
-        busy = Signal()
-        sent = Signal()
-        with m.If(in_reset):
-            m.d.sync += [busy.eq(0), sent.eq(0)]
-        with m.Elif(~busy):
-            with m.If(icb.w_stb & icb.w_data):
-                m.d.sync += [busy.eq(1), sent.eq(0)]
-        with m.Else():
-            m.d.comb += [self.codec_cmd.payload.eq(r("ICOI").VERB.data),
-                         self.codec_cmd.valid.eq(~sent)]
-            with m.If(self.codec_cmd.valid & self.codec_cmd.ready):
-                m.d.sync += sent.eq(1)
-            m.d.comb += self.codec_resp.ready.eq(sent)
-            with m.If(sent & self.codec_resp.valid):
-                m.d.sync += [busy.eq(0), r("IRII").RESP.r_data.eq(self.codec_resp.payload)]
-                m.d.comb += r("ICS").IRV.set.eq(1)
-        m.d.comb += icb.r_data.eq(busy)
-
-        # ---- unsolicited responses (UNSOL): a read pops the oldest, an empty queue reads 0 ----
-        m.submodules.unsol = unsol = ResetInserter(in_reset)(
-            SyncFIFOBuffered(width=32, depth=UNSOL_DEPTH))
-        unsol_reg = r("UNSOL")
-        m.d.comb += [
-            unsol.w_data.eq(self.codec_unsol.payload),
-            unsol.w_en.eq(self.codec_unsol.valid),
-            self.codec_unsol.ready.eq(unsol.w_rdy),
-            unsol.r_en.eq(unsol_reg.r_stb),
-        ]
-        with m.If(unsol.r_rdy):
-            m.d.comb += unsol_reg.RESP.r_data.eq(unsol.r_data)
-
-        # ---- MIDI UART and timestamped queue (held in reset while CRST is 0) ------------------
-        midi = MidiUart()
-        m.submodules.midi = ResetInserter(in_reset)(midi)
-        self._wire_midi_registers(m, r, midi)
-        m.d.comb += [midi.wallclk.eq(wallclk), self.midi_tx.eq(midi.tx),
-                     midi.rx.eq(self.midi_rx)]
-
-        # ---- interrupts ----------------------------------------------------------------------------
+    @staticmethod
+    def _wire_interrupt_registers(m, r, interrupts):
         intctl, intsts = r("INTCTL"), r("INTSTS")
-        pending = []
         for n in range(NUM_STREAMS):
             ctl, sts = r(stream_reg("CTL", n)), r(stream_reg("STS", n))
-            sis = Signal(name=f"sis{n}")
-            m.d.comb += sis.eq((sts.BCIS.data & ctl.IOCE.data) | (sts.FIFOE.data & ctl.FEIE.data)
-                               | (sts.DESE.data & ctl.DEIE.data)
-                               | (sts.LVBCI.data & ctl.LVBIE.data))
-            m.d.comb += getattr(intsts, f"SIS{n}").r_data.eq(sis)
-            pending.append(sis & getattr(intctl, f"SIE{n}").data)
-        mis = midi.irq                  # level: a received byte is waiting
-        cis = unsol.r_rdy               # level: set while any unsolicited response remains
-        m.d.comb += [intsts.MIS.r_data.eq(mis), intsts.CIS.r_data.eq(cis)]
-        gis = Signal()
-        m.d.comb += [gis.eq(Cat(*pending).any() | (mis & intctl.MIE.data)
-                            | (cis & intctl.CIE.data)),
-                     intsts.GIS.r_data.eq(gis)]
-        m.d.sync += self.irq.eq(gis & intctl.GIE.data)
-        return m
+            m.d.comb += [
+                interrupts.causes[n].eq(Cat(*[getattr(sts, status).data
+                                              for status, _ in STREAM_INTERRUPT_CAUSES])),
+                interrupts.enables[n].eq(Cat(*[getattr(ctl, enable).data
+                                               for _, enable in STREAM_INTERRUPT_CAUSES])),
+                interrupts.sie[n].eq(getattr(intctl, f"SIE{n}").data),
+                getattr(intsts, f"SIS{n}").r_data.eq(interrupts.sis[n]),
+            ]
+        m.d.comb += [interrupts.mie.eq(intctl.MIE.data), interrupts.cie.eq(intctl.CIE.data),
+                     interrupts.gie.eq(intctl.GIE.data),
+                     intsts.MIS.r_data.eq(interrupts.mis), intsts.CIS.r_data.eq(interrupts.cis),
+                     intsts.GIS.r_data.eq(interrupts.gis)]
 
     @staticmethod
     def _wire_midi_registers(m, r, midi):

@@ -91,7 +91,8 @@ from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from .checked import CheckedComponent
-from .regmap import MIDI_DIV_MIN, MIDI_QUEUE_DEPTH, MPU_ACK, MPU_RESET, MPU_UART_MODE
+from .midi_parts import MpuCommands, MpuDataPort, SaturatingCounter, TimestampedQueue
+from .regmap import MIDI_DIV_MIN, MIDI_QUEUE_DEPTH
 
 __all__ = ["MidiUart", "SerialTx", "SerialRx", "TX_DEPTH", "RX_DEPTH", "QUEUE_LEAD",
            "FRAME_BITS", "DIV_WIDTH", "COUNTER_MAX"]
@@ -202,7 +203,9 @@ class SerialRx(wiring.Component):
 
 class MidiUart(CheckedComponent):
     """The MIDI block: MPU-401 data/status ports, serial transmitter and receiver, their FIFOs
-    and the timestamped output queue (behaviour in the module docstring).
+    and the timestamped output queue (behaviour in the module docstring). It wires together
+    :class:`SerialTx`, :class:`SerialRx` and the parts in :mod:`rtl.midi_parts`, and shares
+    the transmitter between the queue and the transmit FIFO.
 
     Register-side ports follow the MIDI registers: ``data_*`` MIDI_DATA (``data_r_stb`` is the
     read strobe that pops; ``data_r_data`` is what a read returns), ``cmd_*`` writes of
@@ -242,80 +245,57 @@ class MidiUart(CheckedComponent):
         m.d.comb += div.eq(Mux(self.div < MIDI_DIV_MIN, MIDI_DIV_MIN, self.div))
         m.submodules.serial_tx = stx = SerialTx()
         m.submodules.serial_rx = srx = SerialRx()
-        m.d.comb += [stx.div.eq(div), srx.div.eq(div),
-                     self.tx.eq(stx.tx), srx.rx.eq(self.rx)]
+        m.d.comb += [stx.div.eq(div), srx.div.eq(div), self.tx.eq(stx.tx), srx.rx.eq(self.rx)]
 
-        # ---- MPU-401 commands -----------------------------------------------------------------
-        uart = Signal()
-        ack = Signal()          # an 0xFE acknowledge waits in the data port
-        flush = Signal()        # the reset command empties the FIFOs and the queue
-        with m.If(self.cmd_w_stb):
-            with m.Switch(self.cmd_w_data):
-                with m.Case(MPU_RESET):
-                    m.d.comb += flush.eq(1)
-                    m.d.sync += [uart.eq(0), ack.eq(1)]
-                with m.Case(MPU_UART_MODE):
-                    m.d.sync += [uart.eq(1), ack.eq(1)]
-                with m.Default():
-                    with m.If(~uart):
-                        m.d.sync += ack.eq(1)
-
+        m.submodules.commands = commands = MpuCommands()
+        m.d.comb += [commands.cmd_w_stb.eq(self.cmd_w_stb),
+                     commands.cmd_w_data.eq(self.cmd_w_data)]
+        uart, flush = commands.uart, commands.flush
         tx_fifo = SyncFIFOBuffered(width=8, depth=self.tx_depth)
         rx_fifo = SyncFIFOBuffered(width=8, depth=self.rx_depth)
-        queue = SyncFIFOBuffered(width=8 + 32, depth=self.queue_depth)    # (byte, time)
-        for name, fifo in (("tx_fifo", tx_fifo), ("rx_fifo", rx_fifo), ("queue", queue)):
-            m.submodules[name] = ResetInserter(flush)(fifo)
+        # QUEUE_LEAD ahead, so that a byte's start bit begins as WALLCLK reaches its time
+        queue = TimestampedQueue(self.queue_depth, QUEUE_LEAD)
+        # the reset command empties the FIFOs and the queue
+        for name, part in (("tx_fifo", tx_fifo), ("rx_fifo", rx_fifo), ("queue", queue)):
+            m.submodules[name] = ResetInserter(flush)(part)
 
         # ---- register writes: data port and queue (UART mode only) -----------------------------
         m.d.comb += [
             tx_fifo.w_data.eq(self.data_w_data),
             tx_fifo.w_en.eq(self.data_w_stb & uart),
             self.drr.eq(~tx_fifo.w_rdy),
-            queue.w_data.eq(Cat(self.mq_w_data, self.mq_time)),
-            queue.w_en.eq(self.mq_w_stb & uart),
-            self.mq_free.eq(self.queue_depth - queue.level),
+            queue.w_en.eq(self.mq_w_stb & uart), queue.w_byte.eq(self.mq_w_data),
+            queue.w_time.eq(self.mq_time), queue.wallclk.eq(self.wallclk),
+            self.mq_free.eq(queue.free),
         ]
 
-        # ---- receiver -> receive FIFO, error counters -------------------------------------------
+        # ---- receiver -> receive FIFO (UART mode only), error counters (any mode) --------------
+        m.submodules.overruns = overruns = SaturatingCounter(COUNTER_MAX)
+        m.submodules.framing_errors = framing_errors = SaturatingCounter(COUNTER_MAX)
         m.d.comb += [rx_fifo.w_data.eq(srx.data.payload),
-                     rx_fifo.w_en.eq(srx.data.valid & uart)]
-        with m.If(srx.data.valid & uart & ~rx_fifo.w_rdy & (self.overruns != COUNTER_MAX)):
-            m.d.sync += self.overruns.eq(self.overruns + 1)
-        with m.If(srx.framing_error & (self.framing_errors != COUNTER_MAX)):
-            m.d.sync += self.framing_errors.eq(self.framing_errors + 1)
+                     rx_fifo.w_en.eq(srx.data.valid & uart),
+                     overruns.inc.eq(srx.data.valid & uart & ~rx_fifo.w_rdy),
+                     framing_errors.inc.eq(srx.framing_error),
+                     self.overruns.eq(overruns.count),
+                     self.framing_errors.eq(framing_errors.count)]
 
         # ---- data port reads ------------------------------------------------------------------
-        readable = Signal()
-        m.d.comb += [readable.eq(ack | rx_fifo.r_rdy), self.dsr.eq(~readable),
-                     self.irq.eq(readable)]
-        with m.If(ack):
-            m.d.comb += self.data_r_data.eq(MPU_ACK)
-        with m.Elif(rx_fifo.r_rdy):
-            m.d.comb += self.data_r_data.eq(rx_fifo.r_data)
-        with m.If(self.data_r_stb):
-            with m.If(ack):
-                m.d.sync += ack.eq(0)
-            with m.Else():
-                m.d.comb += rx_fifo.r_en.eq(1)
-
-        # ---- timestamped queue: is the head due? ------------------------------------------------
-        due = Signal()
-        with m.If(queue.r_rdy & ~due):
-            # the one wide compare, evaluated only while an entry waits at the head; QUEUE_LEAD
-            # ahead so that the start bit begins as WALLCLK reaches the time
-            m.d.sync += due.eq(~(self.wallclk - queue.r_data[8:] + QUEUE_LEAD)[31])
+        m.submodules.data_port = port = MpuDataPort()
+        m.d.comb += [port.acknowledge.eq(commands.acknowledge), port.r_stb.eq(self.data_r_stb),
+                     self.data_r_data.eq(port.r_data),
+                     port.received.valid.eq(rx_fifo.r_rdy),
+                     port.received.payload.eq(rx_fifo.r_data),
+                     rx_fifo.r_en.eq(port.received.ready),
+                     self.dsr.eq(~port.readable), self.irq.eq(port.readable)]
 
         # ---- the transmitter takes a due queue byte first, else the transmit FIFO's ----------
         m.d.comb += [
-            stx.data.valid.eq((due | tx_fifo.r_rdy) & ~flush),
-            stx.data.payload.eq(Mux(due, queue.r_data[:8], tx_fifo.r_data)),
+            stx.data.valid.eq((queue.out.valid | tx_fifo.r_rdy) & ~flush),
+            stx.data.payload.eq(Mux(queue.out.valid, queue.out.payload, tx_fifo.r_data)),
         ]
         with m.If(stx.data.ready & ~flush):
-            with m.If(due):
-                m.d.comb += queue.r_en.eq(1)
-                m.d.sync += due.eq(0)
+            with m.If(queue.out.valid):
+                m.d.comb += queue.out.ready.eq(1)
             with m.Else():
                 m.d.comb += tx_fifo.r_en.eq(1)
-        with m.If(flush):
-            m.d.sync += due.eq(0)
         return m
