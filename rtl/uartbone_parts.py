@@ -113,13 +113,6 @@ class FrameReceiver(wiring.Component):
         m.d.comb += [self.access.payload.write.eq(is_write), timeout.byte.eq(take),
                      self.w_bytes.payload.eq(rx.payload)]
 
-        def listen(m, ready=1):
-            # between the command byte and the next access: a frame that stops arriving is
-            # abandoned
-            m.d.comb += [rx.ready.eq(ready), timeout.watch.eq(1)]
-            with m.If(timeout.expired):
-                m.next = "CMD"
-
         with m.FSM() as fsm:
             with m.State("CMD"):
                 m.d.comb += rx.ready.eq(1)
@@ -128,12 +121,12 @@ class FrameReceiver(wiring.Component):
                     m.d.sync += cmd.eq(rx.payload)
                     m.next = "LENGTH"
             with m.State("LENGTH"):
-                listen(m)
+                self._listen(m, timeout)
                 with m.If(take):
                     m.d.sync += [length.eq(rx.payload), words_left.eq(rx.payload)]
                     m.next = "ADDR"
             with m.State("ADDR"):
-                listen(m)
+                self._listen(m, timeout)
                 with m.If(take):
                     m.d.sync += [word_addr.eq(Cat(rx.payload, word_addr[:24])),
                                  nbytes.eq(nbytes + 1)]
@@ -146,7 +139,7 @@ class FrameReceiver(wiring.Component):
                         with m.Else():
                             m.next = "ACCESS"
             with m.State("WDATA"):
-                listen(m, ready=self.w_bytes.ready)
+                self._listen(m, timeout, ready=self.w_bytes.ready)
                 m.d.comb += self.w_bytes.valid.eq(rx.valid)
                 with m.If(take):
                     m.d.sync += nbytes.eq(nbytes + 1)
@@ -163,6 +156,13 @@ class FrameReceiver(wiring.Component):
                         m.next = "WDATA"
         m.d.comb += self.busy.eq(~fsm.ongoing("CMD"))
         return m
+
+    def _listen(self, m, timeout, ready=1):
+        """In an FSM state between the command byte and the next access: take bytes, and
+        abandon a frame that stops arriving."""
+        m.d.comb += [self.rx.ready.eq(ready), timeout.watch.eq(1)]
+        with m.If(timeout.expired):
+            m.next = "CMD"
 
 
 class BridgeAddressMap(wiring.Component):
