@@ -30,30 +30,16 @@ Address map (byte addresses; the wire carries them divided by 4):
 - anything else: writes are dropped, reads answer 0.
 """
 
-from amaranth.hdl import Module, Signal, Cat, Const, Mux
+from amaranth.hdl import Module
 from amaranth.lib import wiring, stream
 from amaranth.lib.wiring import In, Out
 
 from .axi import AXI4LiteSignature
-from .bridge_map import (CMD_WRITE, CMD_READ, CMD_WRITE_FIXED, CMD_READ_FIXED, REG_BASE,
-                         REG_SPAN, STRB_BASE, STRB_SHIFT, RAM_BASE)
+# REGION_SHIFT (address bits 31:28 pick the region) is still importable from here
+from .uartbone_parts import (REGION_SHIFT, MemPortSignature, FrameReceiver,  # noqa: F401
+                             WordAccess, WordShifter)
 
 __all__ = ["UartBone", "MemPortSignature"]
-
-#: address bits 31:28 pick the region
-REGION_SHIFT = 28
-
-
-class MemPortSignature(wiring.Signature):
-    """A shared block-RAM port, initiator side: ``addr`` (words), ``w_en`` byte enables.
-    ``grant`` says the RAM takes this side's address this clock (a write with ``w_en`` happens,
-    and ``r_data`` in the next clock is the word read)."""
-
-    def __init__(self, addr_width):
-        super().__init__({
-            "addr": Out(addr_width), "w_data": Out(32), "w_en": Out(4), "r_data": In(32),
-            "grant": In(1),
-        })
 
 
 class UartBone(wiring.Component):
@@ -78,130 +64,16 @@ class UartBone(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        a = self.axil
-        cmd = Signal(8)
-        length = Signal(8)
-        words_left = Signal(8)
-        word_addr = Signal(32)              # the wire's word address, advanced per word
-        data = Signal(32)
-        nbytes = Signal(2)                  # bytes of the current 4-byte field taken / sent
-        idle_clocks = Signal(range(self.timeout_clocks + 1))
-
-        byte_addr = Cat(Const(0, 2), word_addr[:30])
-        region = byte_addr[REGION_SHIFT:]
-        reg_bits = (REG_SPAN - 1).bit_length()
-        in_regs = (region == REG_BASE >> REGION_SHIFT) & (byte_addr[reg_bits:REGION_SHIFT] == 0)
-        in_strb = ((region == STRB_BASE >> REGION_SHIFT)
-                   & (byte_addr[STRB_SHIFT + 4:REGION_SHIFT] == 0))
-        in_ram = region == RAM_BASE >> REGION_SHIFT
-        strobe = Signal(4)
-        m.d.comb += strobe.eq(0b1111)
-        with m.If(in_strb):
-            m.d.comb += strobe.eq(byte_addr[STRB_SHIFT:STRB_SHIFT + 4])
-        incr = (cmd == CMD_WRITE) | (cmd == CMD_READ)
-        is_write = (cmd == CMD_WRITE) | (cmd == CMD_WRITE_FIXED)
-        is_read = (cmd == CMD_READ) | (cmd == CMD_READ_FIXED)
-
-        m.d.comb += [
-            a.awaddr.eq(byte_addr), a.araddr.eq(byte_addr), a.wdata.eq(data),
-            a.wstrb.eq(strobe),
-            self.ram.addr.eq(word_addr), self.ram.w_data.eq(data),
-            self.tx.payload.eq(data[24:]),
-        ]
-        take = self.rx.valid & self.rx.ready
-
-        def next_word(m):
-            m.d.sync += [words_left.eq(words_left - 1), word_addr.eq(word_addr + incr),
-                         nbytes.eq(0)]
-            with m.If(words_left == 1):
-                m.next = "CMD"
-            with m.Elif(is_write):
-                m.next = "WDATA"
-            with m.Else():
-                m.next = "RBUS"
-
-        def receiving(m):
-            # a frame that stops arriving is abandoned after timeout_clocks quiet clocks
-            m.d.comb += self.rx.ready.eq(1)
-            with m.If(take):
-                m.d.sync += idle_clocks.eq(0)
-            with m.Elif(idle_clocks == self.timeout_clocks):
-                m.d.sync += idle_clocks.eq(0)
-                m.next = "CMD"
-            with m.Else():
-                m.d.sync += idle_clocks.eq(idle_clocks + 1)
-
-        with m.FSM() as fsm:
-            with m.State("CMD"):
-                m.d.comb += self.rx.ready.eq(1)
-                m.d.sync += [nbytes.eq(0), idle_clocks.eq(0)]
-                with m.If(take):
-                    m.d.sync += cmd.eq(self.rx.payload)
-                    m.next = "LENGTH"
-            with m.State("LENGTH"):
-                receiving(m)
-                with m.If(take):
-                    m.d.sync += [length.eq(self.rx.payload), words_left.eq(self.rx.payload)]
-                    m.next = "ADDR"
-            with m.State("ADDR"):
-                receiving(m)
-                with m.If(take):
-                    m.d.sync += [word_addr.eq(Cat(self.rx.payload, word_addr[:24])),
-                                 nbytes.eq(nbytes + 1)]
-                    with m.If(nbytes == 3):
-                        m.d.sync += nbytes.eq(0)
-                        with m.If(((~is_write) & (~is_read)) | (length == 0)):
-                            m.next = "CMD"
-                        with m.Elif(is_write):
-                            m.next = "WDATA"
-                        with m.Else():
-                            m.next = "RBUS"
-            with m.State("WDATA"):
-                receiving(m)
-                with m.If(take):
-                    m.d.sync += [data.eq(Cat(self.rx.payload, data[:24])), nbytes.eq(nbytes + 1)]
-                    with m.If(nbytes == 3):
-                        m.next = "WBUS"
-            with m.State("WBUS"):
-                with m.If(in_regs | in_strb):
-                    m.next = "AXIL_W"
-                with m.Elif(~in_ram):
-                    next_word(m)            # nothing there: the write is dropped
-                with m.Elif(self.ram.grant):
-                    m.d.comb += self.ram.w_en.eq(0b1111)
-                    next_word(m)
-            with m.State("AXIL_W"):
-                # the register slave takes address and data together
-                m.d.comb += [a.awvalid.eq(1), a.wvalid.eq(1)]
-                with m.If(a.awready & a.wready):
-                    m.next = "AXIL_B"
-            with m.State("AXIL_B"):
-                m.d.comb += a.bready.eq(1)
-                with m.If(a.bvalid):
-                    next_word(m)
-            with m.State("RBUS"):
-                with m.If(in_regs | in_strb):
-                    m.next = "AXIL_AR"
-                with m.Elif(~in_ram | self.ram.grant):
-                    m.next = "RAM_R"        # the RAM answers on the next clock
-            with m.State("RAM_R"):
-                m.d.sync += data.eq(Mux(in_ram, self.ram.r_data, 0))
-                m.next = "SEND"
-            with m.State("AXIL_AR"):
-                m.d.comb += a.arvalid.eq(1)
-                with m.If(a.arready):
-                    m.next = "AXIL_R"
-            with m.State("AXIL_R"):
-                m.d.comb += a.rready.eq(1)
-                with m.If(a.rvalid):
-                    m.d.sync += data.eq(a.rdata)
-                    m.next = "SEND"
-            with m.State("SEND"):
-                m.d.comb += self.tx.valid.eq(1)
-                with m.If(self.tx.ready):
-                    m.d.sync += [data.eq(data << 8), nbytes.eq(nbytes + 1)]
-                    with m.If(nbytes == 3):
-                        next_word(m)
-        m.d.comb += self.busy.eq(~fsm.ongoing("CMD"))
+        m.submodules.receiver = receiver = FrameReceiver(self.timeout_clocks)
+        m.submodules.access = access = WordAccess(len(self.ram.addr), len(self.axil.awaddr))
+        m.submodules.shifter = shifter = WordShifter()
+        wiring.connect(m, wiring.flipped(self.rx), receiver.rx)
+        wiring.connect(m, receiver.w_bytes, shifter.w_bytes)
+        wiring.connect(m, receiver.access, access.access)
+        wiring.connect(m, access.reply, shifter.reply)
+        wiring.connect(m, shifter.tx, wiring.flipped(self.tx))
+        wiring.connect(m, access.axil, wiring.flipped(self.axil))
+        wiring.connect(m, access.ram, wiring.flipped(self.ram))
+        m.d.comb += [access.w_data.eq(shifter.word), access.reply_sent.eq(shifter.sent),
+                     self.busy.eq(receiver.busy)]
         return m
-
