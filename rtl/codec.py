@@ -45,8 +45,11 @@ Audio path
 ----------
 On every frame received from the controller (link ``rx_valid``), each slot with a non-zero tag
 equal to DAC A's (or B's) stream tag goes to that DAC's left or right per the channel bit; if
-the DAC's format is mono (CHAN = 0) a channel-0 slot feeds both sides. If DAC A or B got any
-slot, one output frame is computed, per channel (a DAC that got nothing contributes 0)::
+the DAC's format is mono (CHAN = 0) a channel-0 slot feeds both sides; the lowest matching slot
+wins. Slots are matched as each arrives on the link, with the stream tag and format of that
+cycle, so a 706 or format verb that lands while a frame is being received applies from its next
+slot. If DAC A or B got any slot, one output frame is computed, per channel (a DAC that got
+nothing contributes 0)::
 
     mix   = sat24(mixamp0(dacamp_A(A)) + mixamp1(dacamp_B(B)))
     dac_l = hpamp(mix)                       (likewise dac_r with the right-channel amps)
@@ -190,9 +193,10 @@ class Codec(CheckedComponent):
         wiring.connect(m, verbs.resp, wiring.flipped(self.resp))
         wiring.connect(m, unsol.unsol, wiring.flipped(self.unsol))
 
-        # the link's frames
+        # the link's frames: received slot by slot (so the link's 128-bit rx_slots, unused
+        # here, is trimmed by synthesis), sent whole
         m.d.comb += [
-            dac.rx_slots.eq(link.rx_slots), dac.rx_valid.eq(link.rx_valid),
+            dac.rx_slot.eq(link.rx_slot), dac.rx_slot_valid.eq(link.rx_slot_valid),
             adc.frame_start.eq(link.frame_start), link.tx_slots.eq(adc.tx_slots),
         ]
 

@@ -4,14 +4,14 @@ gain units they share (:class:`SharedGain`), the DAC path from the received link
 (:class:`PeakMeter`), and the ADC path from the pins to the sent frame (:class:`AdcRate`,
 :class:`AdcPath`)."""
 
-from amaranth.hdl import Module, Signal, Cat, Const, signed
+from amaranth.hdl import Module, Signal, Cat, Const, Mux, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .amp import GainUnit, saturate24
 from .codec_verbs import AMP_SETTINGS, ConverterSettings, PeakReadout
 from .gain import SAMPLE_MAX
-from .i2s_link import FRAME_BITS, SLOTS, SLOT_BITS
+from .i2s_link import FRAME_BITS, RX_SLOT, SLOTS, SLOT_BITS
 
 
 __all__ = [
@@ -84,17 +84,20 @@ class SharedGain(wiring.Component):
 
 
 class SlotPicker(wiring.Component):
-    """A DAC's samples in a received link frame.
+    """A DAC's samples in a received link frame, matched slot by slot as the slots arrive.
 
-    In a cycle with ``frame_valid`` high, each slot whose non-zero tag equals the converter's
-    stream tag goes to the left or right sample per its channel bit (a channel-0 slot to both
-    when the format is mono); the lowest matching slot wins. ``got``: some slot matched.
-    Outside ``frame_valid`` the outputs are 0: the 128-bit muxing runs only then.
+    Each slot whose non-zero tag equals the converter's stream tag goes to the left or right
+    sample per its channel bit (a channel-0 slot to both when the format is mono); per side the
+    lowest matching slot wins. Slots 0-2 are captured into a register per side; the last slot
+    is not stored but looked at in its own cycle, in which ``got`` (some slot matched) and
+    ``sample`` are the frame's result. Outside that cycle the outputs are 0. The converter's
+    settings apply as each slot arrives.
 
     Members
     -------
-    frame : In(FRAME_BITS); frame_valid : In(1)
-        The link's ``rx_slots`` and ``rx_valid``.
+    slot : In(RX_SLOT); slot_valid : In(1)
+        The link's ``rx_slot`` and ``rx_slot_valid``: slots 0 to 3 of each frame in order,
+        slot 3 in the frame's ``rx_valid`` cycle.
     converter : In(ConverterSettings())
         The DAC's stream tag and format.
     got : Out(1); sample : Out(STEREO)
@@ -102,33 +105,46 @@ class SlotPicker(wiring.Component):
 
     def __init__(self):
         super().__init__({
-            "frame":       In(FRAME_BITS),
-            "frame_valid": In(1),
-            "converter":   In(ConverterSettings()),
-            "got":         Out(1),
-            "sample":      Out(STEREO),
+            "slot":       In(RX_SLOT),
+            "slot_valid": In(1),
+            "converter":  In(ConverterSettings()),
+            "got":        Out(1),
+            "sample":     Out(STEREO),
         })
 
     def elaborate(self, platform):
         m = Module()
-        frame = self.frame
-        slots = [frame[SLOT_BITS * (SLOTS - 1 - i):][:SLOT_BITS] for i in range(SLOTS)]
+        word, index = self.slot.word, self.slot.index
         tag, channels = self.converter.stream[4:8], self.converter.format[0:4]
-        left, right = self.sample[0], self.sample[1]
-        with m.If(self.frame_valid):
-            # highest slot first, so that the lowest matching slot wins
-            for s in reversed(slots):
-                with m.Switch(Cat(tag, s[28:32])):
-                    for t in range(1, 16):
-                        with m.Case(t * 0x11):
-                            m.d.comb += self.got.eq(1)
-                            with m.Switch(Cat(s[27], channels)):
-                                with m.Case("00000"):      # mono, channel 0: both sides
-                                    m.d.comb += [left.eq(s[0:24]), right.eq(s[0:24])]
-                                with m.Case("----0"):
-                                    m.d.comb += left.eq(s[0:24])
-                                with m.Default():
-                                    m.d.comb += right.eq(s[0:24])
+        with m.If(self.slot_valid):
+            match = Signal()
+            m.d.comb += match.eq((word[28:32] == tag) & (tag != 0))
+            # a channel-0 slot feeds the left side, and the right one too when mono
+            hits = [match & ~word[27], match & (word[27] | (channels == 0))]
+            haves = []
+            for channel, side in enumerate("lr"):
+                hit = Signal(name=f"hit_{side}")
+                kept = Signal(signed(24), name=f"kept_{side}")
+                have = Signal(name=f"have_{side}")          # kept holds this frame's sample
+                m.d.comb += hit.eq(hits[channel])
+                with m.If(index == SLOTS - 1):
+                    # the last slot is not stored: it counts if no earlier one matched. An
+                    # AND-OR of two selects (named: ABC then maps each bit to one LUT4)
+                    take_kept = Signal(name=f"take_kept_{side}")
+                    take_word = Signal(name=f"take_word_{side}")
+                    m.d.comb += [
+                        take_kept.eq(have),
+                        take_word.eq(hit & ~have),
+                        self.sample[channel].eq(Mux(take_kept, kept, 0) |
+                                                Mux(take_word, word[:24], 0)),
+                    ]
+                with m.Elif((index == 0) | ~have):             # slot 0 starts a new frame
+                    m.d.sync += have.eq(hit)
+                    with m.If(hit):
+                        m.d.sync += kept.eq(word[:24])
+                haves.append(have)
+            with m.If(index == SLOTS - 1):
+                m.d.comb += self.got.eq(match | haves[0] | haves[1])
         return m
 
 
@@ -150,8 +166,8 @@ class DacPath(wiring.Component):
 
     Members
     -------
-    rx_slots : In(FRAME_BITS); rx_valid : In(1)
-        Frames from the link.
+    rx_slot : In(RX_SLOT); rx_slot_valid : In(1)
+        The link's slots as they arrive (the last of a frame in its ``rx_valid`` cycle).
     dac_a, dac_b : In(ConverterSettings()); amps : In(AMP_SETTINGS)
         The settings.
     gain : Out(GainRequest())
@@ -164,16 +180,16 @@ class DacPath(wiring.Component):
 
     def __init__(self):
         super().__init__({
-            "rx_slots":  In(FRAME_BITS),
-            "rx_valid":  In(1),
-            "dac_a":     In(ConverterSettings()),
-            "dac_b":     In(ConverterSettings()),
-            "amps":      In(AMP_SETTINGS),
-            "gain":      Out(GainRequest()),
-            "mix":       Out(stream.Signature(STEREO, always_ready=True)),
-            "dac_l":     Out(signed(24)),
-            "dac_r":     Out(signed(24)),
-            "dac_valid": Out(1),
+            "rx_slot":       In(RX_SLOT),
+            "rx_slot_valid": In(1),
+            "dac_a":         In(ConverterSettings()),
+            "dac_b":         In(ConverterSettings()),
+            "amps":          In(AMP_SETTINGS),
+            "gain":          Out(GainRequest()),
+            "mix":           Out(stream.Signature(STEREO, always_ready=True)),
+            "dac_l":         Out(signed(24)),
+            "dac_r":         Out(signed(24)),
+            "dac_valid":     Out(1),
         })
 
     def elaborate(self, platform):
@@ -181,14 +197,14 @@ class DacPath(wiring.Component):
         pickers = []
         for name, converter in (("a", self.dac_a), ("b", self.dac_b)):
             m.submodules[f"slots_{name}"] = picker = SlotPicker()
-            m.d.comb += [picker.frame.eq(self.rx_slots), picker.frame_valid.eq(self.rx_valid)]
+            m.d.comb += [picker.slot.eq(self.rx_slot), picker.slot_valid.eq(self.rx_slot_valid)]
             wiring.connect(m, wiring.flipped(converter), picker.converter)
             pickers.append(picker)
         picker_a, picker_b = pickers
 
         lat = GainUnit.LATENCY
         emit = Signal()
-        m.d.comb += emit.eq(picker_a.got | picker_b.got)      # only ever set while rx_valid
+        m.d.comb += emit.eq(picker_a.got | picker_b.got)      # only in a frame's last slot
         step = Signal(DAC_PIPELINE - 1)
         with m.If(emit | step.any()):
             m.d.sync += step.eq(Cat(emit, step[:-1]))

@@ -53,14 +53,14 @@ margin.
 import operator
 
 from amaranth.hdl import *
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .checked import CheckedComponent
 
 
 __all__ = [
-    "FRAME_BITS", "SLOT_BITS", "SLOTS", "LINK_BITS_CLOCKS",
+    "FRAME_BITS", "SLOT_BITS", "SLOTS", "LINK_BITS_CLOCKS", "RX_SLOT",
     "LinkMaster", "LinkSlave",
     "slot_word", "unpack_slot", "pack_frame", "unpack_frame",
 ]
@@ -71,6 +71,8 @@ SLOT_BITS = 32
 FRAME_BITS = SLOTS * SLOT_BITS
 #: Clocks a frame's bits occupy on the pins (one bit per two clocks).
 LINK_BITS_CLOCKS = 2 * FRAME_BITS
+#: One received slot (``rx_slot`` of :class:`LinkSlave`): the slot word and its index (0-3).
+RX_SLOT = data.StructLayout({"word": SLOT_BITS, "index": range(SLOTS)})
 
 
 def check_frame_clocks(frame_clocks):
@@ -268,6 +270,10 @@ class LinkSlave(wiring.Component):
     rx_slots : Out(128), rx_valid : Out(1)
         Frame from the controller; ``rx_valid`` pulses once per complete frame, 259 clocks
         after the master's ``frame_tick``.
+    rx_slot : Out(RX_SLOT); rx_slot_valid : Out(1)
+        Each slot of it as it completes: ``rx_slot_valid`` pulses with the slot's ``word`` and
+        ``index`` (0-3, in order). Slot 3's pulse is the ``rx_valid`` cycle; slots 0-2 of a
+        frame with ``rx_valid`` all came before it, after the frame's ``lrclk`` fall.
     tx_slots : In(128)
         Frame to send; latched in the ``frame_start`` cycle and shifted out during that frame.
     frame_start : Out(1)
@@ -276,14 +282,16 @@ class LinkSlave(wiring.Component):
 
     def __init__(self):
         super().__init__({
-            "bclk":        In(1),
-            "lrclk":       In(1),
-            "sdo":         In(1),
-            "sdi":         Out(1),
-            "rx_slots":    Out(FRAME_BITS),
-            "rx_valid":    Out(1),
-            "tx_slots":    In(FRAME_BITS),
-            "frame_start": Out(1),
+            "bclk":          In(1),
+            "lrclk":         In(1),
+            "sdo":           In(1),
+            "sdi":           Out(1),
+            "rx_slots":      Out(FRAME_BITS),
+            "rx_valid":      Out(1),
+            "rx_slot":       Out(RX_SLOT),
+            "rx_slot_valid": Out(1),
+            "tx_slots":      In(FRAME_BITS),
+            "frame_start":   Out(1),
         })
 
     def elaborate(self, platform):
@@ -320,11 +328,15 @@ class LinkSlave(wiring.Component):
         # boundary having delivered 127 bits (frame_clocks = 256); otherwise it is ignored.
         # Edge j > 0 carries frame bit j - 1. Bits shift into a 32-bit slot register that is
         # stored per slot into rx_buf (slots 0-2); the last slot goes to rx_slots directly.
+        # The register keeps a completed slot until the next rising edge: that is rx_slot.
         edges = Signal(range(130), init=129)
         last_due = Signal()
-        rx_word = Signal(SLOT_BITS - 1)
+        rx_word = Signal(SLOT_BITS)
         rx_buf = Signal(FRAME_BITS - SLOT_BITS)
-        m.d.sync += self.rx_valid.eq(0)
+        word = Cat(self.sdo, rx_word[:-1])
+        slot_index = Signal(range(SLOTS))
+        m.d.comb += [self.rx_slot.word.eq(rx_word), self.rx_slot.index.eq(slot_index)]
+        m.d.sync += [self.rx_valid.eq(0), self.rx_slot_valid.eq(0)]
         with m.If(lr_fall):
             m.d.sync += [edges.eq(0), last_due.eq(0)]
             with m.If(fall):
@@ -332,21 +344,27 @@ class LinkSlave(wiring.Component):
                     with m.Case(128):
                         m.d.sync += last_due.eq(1)
         with m.Elif(rise):
-            m.d.sync += rx_word.eq(Cat(self.sdo, rx_word[:-1]))
+            m.d.sync += rx_word.eq(word)
             with m.Switch(edges):
                 with m.Case(129):
                     pass
                 with m.Default():
                     m.d.sync += edges.eq(edges + 1)
             deliver = [
-                self.rx_slots.eq(Cat(self.sdo, rx_word, rx_buf)),
+                self.rx_slots.eq(Cat(word, rx_buf)),
                 self.rx_valid.eq(1),
+                self.rx_slot_valid.eq(1),
+                slot_index.eq(SLOTS - 1),
             ]
             with m.Switch(edges):
                 for slot in range(SLOTS - 1):              # last bit of slots 0-2
                     with m.Case(SLOT_BITS * (slot + 1)):
                         top = FRAME_BITS - SLOT_BITS * (slot + 1)
-                        m.d.sync += rx_buf[top - SLOT_BITS:top].eq(Cat(self.sdo, rx_word))
+                        m.d.sync += [
+                            rx_buf[top - SLOT_BITS:top].eq(word),
+                            self.rx_slot_valid.eq(1),
+                            slot_index.eq(slot),
+                        ]
                 with m.Case(FRAME_BITS):
                     m.d.sync += deliver
                 with m.Case(0):

@@ -8,7 +8,7 @@ from amaranth.sim import Simulator
 from rtl.amp import GainUnit
 from rtl.codec_audio import AdcRate, PeakMeter, SharedGain, SlotPicker
 from rtl.gain import AMP_0DB, apply_gain
-from rtl.i2s_link import pack_frame, slot_word
+from rtl.i2s_link import slot_word
 
 LATENCY = GainUnit.LATENCY
 
@@ -61,29 +61,90 @@ def test_shared_gain_dac_first_adc_in_a_free_cycle():
         assert dac_y == adc_y == result
 
 
+async def feed_slots(ctx, dut, words, first_index=0, gap=1):
+    """Present ``words`` as consecutive slots (``first_index`` on), each for one cycle with
+    ``gap`` idle cycles after it; return ``(got, left, right)`` seen in every cycle."""
+    seen = []
+
+    def look():
+        seen.append((ctx.get(dut.got), ctx.get(dut.sample[0]), ctx.get(dut.sample[1])))
+
+    for index, word in enumerate(words, first_index):
+        ctx.set(dut.slot.word, word)
+        ctx.set(dut.slot.index, index)
+        ctx.set(dut.slot_valid, 1)
+        look()
+        await ctx.tick()
+        ctx.set(dut.slot_valid, 0)
+        for _ in range(gap):
+            look()
+            await ctx.tick()
+    return seen
+
+
+def frame_result(seen, gap=1):
+    """The outputs in the last slot's cycle; every other cycle must show zeros."""
+    last = len(seen) - 1 - gap
+    assert all(out == (0, 0, 0) for k, out in enumerate(seen) if k != last), seen
+    return seen[last]
+
+
 @pytest.mark.parametrize("channels,expected", [
     (0x0, (-7, -7)),         # mono: the first channel-0 slot feeds both sides
     (0x1, (-7, 33)),         # stereo: the lowest matching slot per side
 ])
 def test_slot_picker_lowest_matching_slot(channels, expected):
     dut = SlotPicker()
-    frame = pack_frame([slot_word(2, 1, 11), slot_word(3, 0, -7), slot_word(3, 1, 33),
-                        slot_word(3, 0, 44)])
+    words = [slot_word(2, 1, 11), slot_word(3, 0, -7), slot_word(3, 1, 33), slot_word(3, 0, 44)]
 
     async def bench(ctx):
-        ctx.set(dut.frame, frame)
         ctx.set(dut.converter.stream, 0x30)
         ctx.set(dut.converter.format, channels)
-        assert ctx.get(dut.got) == 0            # nothing is matched outside frame_valid
-        assert (ctx.get(dut.sample[0]), ctx.get(dut.sample[1])) == (0, 0)
-        ctx.set(dut.frame_valid, 1)
-        assert ctx.get(dut.got) == 1
-        assert (ctx.get(dut.sample[0]), ctx.get(dut.sample[1])) == expected
+        assert frame_result(await feed_slots(ctx, dut, words)) == (1, *expected)
         ctx.set(dut.converter.stream, 0x00)     # tag 0 matches nothing, not even empty slots
-        ctx.set(dut.frame, 0)
-        assert ctx.get(dut.got) == 0
+        assert frame_result(await feed_slots(ctx, dut, [0] * 4)) == (0, 0, 0)
 
-    run_sim(dut, bench, clocked=False)             # comb only
+    run_sim(dut, bench)
+
+
+@pytest.mark.parametrize("words,expected", [
+    # only the last slot matches: it is not stored, but passed through in its own cycle
+    ([0, slot_word(5, 0, 9), 0, slot_word(3, 1, -2)], (1, 0, -2)),
+    # the last slot matches a side an earlier slot had already: the earlier one wins
+    ([slot_word(3, 1, 21), 0, 0, slot_word(3, 1, -2)], (1, 0, 21)),
+    # ... and the other side still takes it
+    ([slot_word(3, 1, 21), 0, 0, slot_word(3, 0, -2)], (1, -2, 21)),
+    # nothing matches
+    ([slot_word(2, 0, 1), slot_word(4, 1, 2), 0, slot_word(15, 0, 3)], (0, 0, 0)),
+])
+def test_slot_picker_last_slot_bypass(words, expected):
+    dut = SlotPicker()
+
+    async def bench(ctx):
+        ctx.set(dut.converter.stream, 0x30)
+        ctx.set(dut.converter.format, 0x11)
+        assert frame_result(await feed_slots(ctx, dut, words, gap=3), gap=3) == expected
+
+    run_sim(dut, bench)
+
+
+def test_slot_picker_captures_per_slot():
+    """Slots are matched as they arrive: a frame's slot 0 forgets what an earlier (possibly
+    cut-off) frame had captured, and the converter's settings apply per slot."""
+    dut = SlotPicker()
+
+    async def bench(ctx):
+        ctx.set(dut.converter.stream, 0x30)
+        ctx.set(dut.converter.format, 0x11)
+        # a frame cut off after slot 1, which matched both sides
+        await feed_slots(ctx, dut, [slot_word(3, 0, 100), slot_word(3, 1, 200)])
+        words = [0, slot_word(3, 1, 5), slot_word(7, 0, 6), slot_word(7, 0, 8)]
+        seen = await feed_slots(ctx, dut, words[:2])
+        ctx.set(dut.converter.stream, 0x70)     # between slots 1 and 2: slot 2 matches now
+        seen += await feed_slots(ctx, dut, words[2:], first_index=2)
+        assert frame_result(seen) == (1, 6, 5)
+
+    run_sim(dut, bench)
 
 
 def test_peak_meter_read_and_reset():

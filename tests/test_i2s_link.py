@@ -53,13 +53,30 @@ async def exchange(ctx, dut, cycles, rng, log, enable_at=lambda cyc: True):
             log["s_sent"].append((cyc, value))
         if ctx.get(slave.rx_valid):
             log["s_rcvd"].append((cyc, ctx.get(slave.rx_slots)))
+        if ctx.get(slave.rx_slot_valid):
+            index = ctx.get(slave.rx_slot.index)
+            assert ctx.get(slave.rx_valid) == (index == 3), cyc    # the last slot: rx_valid
+            log["s_slots"].append((cyc, index, ctx.get(slave.rx_slot.word)))
+        else:
+            assert not ctx.get(slave.rx_valid), cyc
         if ctx.get(master.rx_valid):
             log["m_rcvd"].append((cyc, ctx.get(master.rx_slots)))
         await ctx.tick()
 
 
 def new_log():
-    return {"m_sent": [], "s_sent": [], "s_rcvd": [], "m_rcvd": []}
+    return {"m_sent": [], "s_sent": [], "s_rcvd": [], "m_rcvd": [], "s_slots": []}
+
+
+def check_slot_events(log):
+    """Every frame the slave delivers came as its four slots, in order, one every 32 bit
+    periods, the last in the ``rx_valid`` cycle."""
+    events = log["s_slots"]
+    for cyc, value in log["s_rcvd"]:
+        k = events.index((cyc, 3, value & 0xFFFF_FFFF))
+        assert k >= 3
+        assert [e[1:] for e in events[k - 3:k + 1]] == list(enumerate(unpack_frame(value)))
+        assert [e[0] for e in events[k - 3:k + 1]] == [cyc - 64 * j for j in (3, 2, 1, 0)]
 
 
 @pytest.mark.parametrize("frame_clocks", [256, 258, 384, 1000])
@@ -81,6 +98,8 @@ def test_frames_both_directions(frame_clocks):
     assert len(log["s_rcvd"]) >= frames
     for (ct, _), (cr, _) in zip(log["m_sent"], log["s_rcvd"]):
         assert cr - ct == LATENCY
+    check_slot_events(log)
+    assert len(log["s_slots"]) >= 4 * frames
     # slave -> master: the slave latches one clock after frame_tick
     assert [c for c, _ in log["s_sent"]] == [t + 1 for t in ticks][:len(log["s_sent"])]
     assert [v for _, v in log["m_rcvd"]] == [v for _, v in log["s_sent"]][:len(log["m_rcvd"])]
@@ -150,6 +169,7 @@ def test_disable_reenable_no_garbage():
         after = [v for c, v in log["m_sent"] if stop + 100 <= c < end - LATENCY]
         assert len(after) >= 2
         assert got[-len(after):] == after, stop
+        check_slot_events(log)
         got_m = [v for _, v in log["m_rcvd"]]
         assert set(got_m) <= {v for _, v in log["s_sent"]}, stop
 
