@@ -19,12 +19,11 @@ once into one-hot word strobes. A simulator then evaluates a handful of processe
 the whole bank instead of a few per field, and synthesis shares the decode.
 """
 
-from amaranth.hdl import Module, Cat, Const
+from amaranth.hdl import Module, Signal, Cat, Const
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .checked import CheckedComponent
-from .csr_bank_parts import WordDecoder, StorageLayout, FieldStorage
 
 from .regmap import REGMAP
 
@@ -113,22 +112,63 @@ class RegisterBank(CheckedComponent):
         m = Module()
         bus = self.bus
         words = self.regmap.words()
-        rw = StorageLayout(self.registers, self.groups, "RW", self.reset_value)
-        w1c = StorageLayout(self.registers, self.groups, "RW1C", self.reset_value)
-        m.submodules.decoder = decoder = WordDecoder(words, len(bus.addr))
-        m.submodules.storage = storage = FieldStorage(words, rw, w1c, self.groups,
-                                                      len(bus.addr))
-        m.d.comb += [decoder.addr.eq(bus.addr), decoder.w_stb.eq(bus.w_stb),
-                     decoder.r_stb.eq(bus.r_stb), decoder.w_strb.eq(bus.w_strb),
-                     storage.addr.eq(bus.addr), storage.w_stb.eq(bus.w_stb),
-                     storage.w_data.eq(bus.w_data), storage.w_mask.eq(decoder.w_mask),
-                     storage.clear.eq(self.clear),
-                     storage.set.eq(Cat(*[getattr(self.reg(r), f).set
-                                          for r, f in w1c.fields()]))]
         word_index = {offset: i for i, offset in enumerate(words)}
-        read_value = {reg.name: self._connect(m, reg, word_index[reg.offset & ~3], decoder,
-                                              storage)
-                      for reg in self.registers}
+        rw = _Storage(self, "RW")
+        w1c = _Storage(self, "RW1C")
+
+        # One-hot word decode, once for reads and once for writes: the per-register strobes
+        # and every field's write are then slices of these (no decode per field).
+        w_hit = Signal(len(words))
+        r_hit = Signal(len(words))
+        wmask = Signal(32)      # the written bits: byte strobes spread to bits
+        m.d.comb += wmask.eq(Cat(*[bus.w_strb[i].replicate(8) for i in range(4)]))
+        for stb, hit in ((bus.w_stb, w_hit), (bus.r_stb, r_hit)):
+            with m.If(stb):
+                with m.Switch(bus.addr):
+                    for offset, i in word_index.items():
+                        with m.Case(offset >> 2):
+                            m.d.comb += hit[i].eq(1)
+
+        # hardware sets RW1C bits every cycle; a write (below) overrides this, a clear wins
+        m.d.sync += w1c.value.eq(w1c.value | w1c.cat(lambda fp: fp.set))
+        read_value = {}
+        for reg in self.registers:
+            port = self.reg(reg.name)
+            i = word_index[reg.offset & ~3]
+            lane = reg.offset & 3
+            m.d.comb += [port.w_stb.eq(w_hit[i] & bus.w_strb[lane:lane + reg.size].any()),
+                         port.r_stb.eq(r_hit[i])]
+            parts = []
+            for f in reg.fields:
+                fp = getattr(port, f.name)
+                if f.access in ("RW", "RW1C"):
+                    m.d.comb += fp.data.eq((rw if f.access == "RW" else w1c).of(reg, f))
+                    parts.append((f, fp.data))
+                elif f.access == "RWA":
+                    # the request: w_data is the bus data (meaningful only with w_stb)
+                    bits = slice(8 * lane + f.lsb, 8 * lane + f.lsb + f.width)
+                    m.d.comb += [fp.w_data.eq(bus.w_data[bits]),
+                                 fp.w_stb.eq(w_hit[i] & wmask[bits].any())]
+                    parts.append((f, fp.r_data))
+                else:
+                    parts.append((f, fp.r_data))
+            read_value[reg.name] = self._fields_value(reg, parts)
+
+        with m.If(bus.w_stb):
+            with m.Switch(bus.addr):
+                for word_offset, regs in words.items():
+                    with m.Case(word_offset >> 2):
+                        for reg in regs:
+                            if reg.alias_of is None:
+                                self._write(m, reg, wmask, rw, w1c)
+
+        # CRST/SRST: last assignment wins, so reset beats a write in the same cycle
+        for g, group in enumerate(self.groups):
+            for store in (rw, w1c):
+                lo, hi = store.group_span(group)
+                if hi > lo:
+                    with m.If(self.clear[g]):
+                        m.d.sync += store.value[lo:hi].eq(store.init >> lo)
 
         # read mux: assemble every word from the registers (and aliases) that live in it
         with m.If(bus.r_stb):
@@ -139,29 +179,18 @@ class RegisterBank(CheckedComponent):
                         m.d.sync += bus.r_data.eq(self._word(regs, read_value))
         return m
 
-    def _connect(self, m, reg, word, decoder, storage):
-        """Drive the port bundle of ``reg`` (in word ``word`` of the decode); returns what a
-        read of it gives."""
+    def _write(self, m, reg, wmask, rw, w1c):
+        """Statements for a write hitting ``reg``'s word, honouring the byte strobes."""
         port = self.reg(reg.name)
-        lane = reg.offset & 3
-        in_lanes = self.bus.w_strb[lane:lane + reg.size].any()
-        m.d.comb += [port.w_stb.eq(decoder.w_hit[word] & in_lanes),
-                     port.r_stb.eq(decoder.r_hit[word])]
-        parts = []
+        lane = 8 * (reg.offset & 3)
         for f in reg.fields:
             fp = getattr(port, f.name)
-            if f.access in ("RW", "RW1C"):
-                m.d.comb += fp.data.eq(storage.field(reg, f))
-                parts.append((f, fp.data))
-            elif f.access == "RWA":
-                # the request: w_data is the bus data (meaningful only with w_stb)
-                bits = slice(8 * lane + f.lsb, 8 * lane + f.lsb + f.width)
-                m.d.comb += [fp.w_data.eq(self.bus.w_data[bits]),
-                             fp.w_stb.eq(decoder.w_hit[word] & decoder.w_mask[bits].any())]
-                parts.append((f, fp.r_data))
-            else:
-                parts.append((f, fp.r_data))
-        return self._fields_value(reg, parts)
+            fw = self.bus.w_data[lane + f.lsb:lane + f.lsb + f.width]
+            fm = wmask[lane + f.lsb:lane + f.lsb + f.width]     # the field's enabled bits
+            if f.access == "RW":
+                m.d.sync += rw.of(reg, f).eq((fp.data & ~fm) | (fw & fm))
+            elif f.access == "RW1C":
+                m.d.sync += w1c.of(reg, f).eq((fp.data & ~(fw & fm)) | fp.set)
 
     @staticmethod
     def _fields_value(reg, parts):
@@ -189,3 +218,44 @@ class RegisterBank(CheckedComponent):
         if pos < 32:
             parts.append(Const(0, 32 - pos))
         return Cat(*parts)
+
+
+class _Storage:
+    """The stored fields of one access type (RW or RW1C) of a bank, as one wide register:
+    grouped by register group (so that a CRST or SRST clears one slice), then by register.
+    Simulators evaluate one process for all of them instead of one per field."""
+
+    def __init__(self, bank, access):
+        self.bank = bank
+        self.slices = {}                # (register name, field name) -> (lsb, width)
+        self.spans = {}                 # group -> (lo, hi)
+        init, pos = 0, 0
+        for group in bank.groups:
+            lo = pos
+            for reg in bank.registers:
+                if reg.group != group:
+                    continue
+                for f in reg.fields:
+                    if f.access == access:
+                        self.slices[(reg.name, f.name)] = (pos, f.width)
+                        init |= bank.reset_value(reg, f) << pos
+                        pos += f.width
+            self.spans[group] = (lo, pos)
+        self.init = init
+        self.value = Signal(max(pos, 1), init=init, name=f"store_{access.lower()}")
+
+    def of(self, reg, f):
+        """The slice holding field ``f`` of register ``reg``."""
+        lsb, width = self.slices[(reg.name, f.name)]
+        return self.value[lsb:lsb + width]
+
+    def group_span(self, group):
+        """``(lo, hi)``: the bits of ``group``'s fields."""
+        return self.spans[group]
+
+    def cat(self, member):
+        """``member(field port)`` of every field, placed like the storage."""
+        ports = []
+        for (reg_name, f_name), _ in sorted(self.slices.items(), key=lambda kv: kv[1][0]):
+            ports.append(member(getattr(self.bank.reg(reg_name), f_name)))
+        return Cat(*ports)
