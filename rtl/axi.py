@@ -59,26 +59,30 @@ class AXI4Signature(wiring.Signature):
         super().__init__(_axi4_members(addr_width, data_width))
 
 
-class AXI4ReadSignature(wiring.Signature):
+class _AXI4Channels(wiring.Signature):
+    """Some of the channels of :class:`AXI4Signature` (those whose member names start with one
+    of ``CHANNELS``), with the same member names."""
+
+    CHANNELS = ()
+
+    def __init__(self, addr_width=32, data_width=32):
+        self.addr_width = addr_width
+        self.data_width = data_width
+        super().__init__({name: member for name, member in
+                          _axi4_members(addr_width, data_width).items()
+                          if name.startswith(self.CHANNELS)})
+
+
+class AXI4ReadSignature(_AXI4Channels):
     """The read channels (AR, R) of :class:`AXI4Signature`, same member names."""
 
-    def __init__(self, addr_width=32, data_width=32):
-        self.addr_width = addr_width
-        self.data_width = data_width
-        super().__init__({name: member for name, member in
-                          _axi4_members(addr_width, data_width).items()
-                          if name.startswith(("ar", "r"))})
+    CHANNELS = ("ar", "r")
 
 
-class AXI4WriteSignature(wiring.Signature):
+class AXI4WriteSignature(_AXI4Channels):
     """The write channels (AW, W, B) of :class:`AXI4Signature`, same member names."""
 
-    def __init__(self, addr_width=32, data_width=32):
-        self.addr_width = addr_width
-        self.data_width = data_width
-        super().__init__({name: member for name, member in
-                          _axi4_members(addr_width, data_width).items()
-                          if name.startswith(("aw", "w", "b"))})
+    CHANNELS = ("aw", "w", "b")
 
 
 def connect_channels(m, part, bus):

@@ -2,7 +2,8 @@
 bridge RTL (:mod:`rtl.uartbone`, which documents them) and the host side that talks to it."""
 
 __all__ = ["CMD_WRITE", "CMD_READ", "CMD_WRITE_FIXED", "CMD_READ_FIXED", "REG_BASE", "REG_SPAN",
-           "STRB_BASE", "STRB_SHIFT", "RAM_BASE", "MAX_BURST_WORDS", "strobe_address"]
+           "STRB_BASE", "STRB_SHIFT", "RAM_BASE", "REGION_SHIFT", "MAX_BURST_WORDS",
+           "strobe_address"]
 
 #: LiteX UARTBone commands: incrementing write/read, fixed-address write/read
 CMD_WRITE, CMD_READ, CMD_WRITE_FIXED, CMD_READ_FIXED = 0x01, 0x02, 0x03, 0x04
@@ -14,6 +15,8 @@ STRB_BASE = 0x1000_0000
 STRB_SHIFT = 16
 #: the board RAM, at the same address for the bridge and the controller's DMA
 RAM_BASE = 0x4000_0000
+#: address bits 31:28 pick the region (registers, strobed registers, RAM)
+REGION_SHIFT = 28
 #: the most words one frame carries (its length is one byte; 0 is an empty frame here)
 MAX_BURST_WORDS = 255
 

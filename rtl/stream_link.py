@@ -83,7 +83,8 @@ class RenderLink(wiring.Component):
 
 class CaptureLink(wiring.Component):
     """Capture's link side: a received frame whose tag is the stream's (``strm``, non-zero)
-    becomes one FIFO entry, or two for 24-bit stereo (``entries``); 16-bit capture keeps the top
+    becomes one FIFO entry, or two for 24-bit stereo (``entries``, never held off: a frame is
+    taken only with room for two); 16-bit capture keeps the top
     16 bits of each sample. A frame with no room for two entries is an overrun (``overrun``,
     ``xrun`` counts them). ``bytes_ready`` counts the bytes in the FIFO and realigner that the
     bus may take (``taken`` per cycle); ``advance`` is high for each frame stored (LPIB
@@ -93,7 +94,7 @@ class CaptureLink(wiring.Component):
         super().__init__({
             "run": In(1), "strm": In(4), "format": In(FrameFormat),
             "rx_valid": In(1), "rx_tag": In(4), "rx_l": In(24), "rx_r": In(24),
-            "fifo_free": In(range(fifo_depth + 1)), "entries": Out(stream.Signature(FifoEntry)),
+            "fifo_free": In(range(fifo_depth + 1)), "entries": Out(stream.Signature(FifoEntry, always_ready=True)),
             "taken": In(4), "bytes_ready": Out(range(fifo_depth * 4 + 16)),
             "advance": Out(1), "overrun": Out(1), "xrun": Out(32),
         })

@@ -35,9 +35,7 @@ from amaranth.lib import wiring, stream
 from amaranth.lib.wiring import In, Out
 
 from .axi import AXI4LiteSignature
-# REGION_SHIFT (address bits 31:28 pick the region) is still importable from here
-from .uartbone_parts import (REGION_SHIFT, MemPortSignature, FrameReceiver,  # noqa: F401
-                             WordAccess, WordShifter)
+from .uartbone_parts import MemPortSignature, FrameReceiver, WordAccess, WordShifter
 
 __all__ = ["UartBone", "MemPortSignature"]
 

@@ -15,13 +15,10 @@ from amaranth.lib.wiring import In, Out
 
 from .axi import AXI4LiteSignature
 from .bridge_map import (CMD_WRITE, CMD_READ, CMD_WRITE_FIXED, CMD_READ_FIXED, REG_BASE,
-                         REG_SPAN, STRB_BASE, STRB_SHIFT, RAM_BASE)
+                         REG_SPAN, STRB_BASE, STRB_SHIFT, RAM_BASE, REGION_SHIFT)
 
 __all__ = ["MemPortSignature", "AccessLayout", "ByteTimeout", "FrameReceiver",
-           "BridgeAddressMap", "WordAccess", "WordShifter", "REGION_SHIFT"]
-
-#: address bits 31:28 pick the region
-REGION_SHIFT = 28
+           "BridgeAddressMap", "WordAccess", "WordShifter"]
 
 #: One word access asked of :class:`WordAccess`: the wire's *word* address and the direction.
 AccessLayout = data.StructLayout({"address": 32, "write": 1})
