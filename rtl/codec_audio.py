@@ -242,10 +242,15 @@ class DacPath(wiring.Component):
         return m
 
 
+#: bits per channel in the peak meter's reading: the top of the 23-bit magnitude
+PEAK_BITS = 16
+
+
 class PeakMeter(wiring.Component):
     """Per channel the largest magnitude of the ``samples`` since the last reading.
 
-    The magnitude is saturated to 23 bits (``|-2^23|`` reads 2^23-1). A reading
+    The magnitude is saturated to 23 bits (``|-2^23|`` reads 2^23-1); only its top
+    :data:`PEAK_BITS`, which the reading shows, are compared and kept. A reading
     (``read.clear``) resets both peaks; a sample arriving in the same cycle starts the new
     ones (and is not in the reading).
 
@@ -268,8 +273,11 @@ class PeakMeter(wiring.Component):
         peaks = []
         for channel, side in enumerate("lr"):
             x = self.samples.payload[channel]
-            peak = Signal(23, name=f"peak_{side}")
+            # only the reading's bits are kept: the largest of the magnitudes' top bits is
+            # the top bits of the largest magnitude
+            peak = Signal(PEAK_BITS, name=f"peak_{side}")
             magnitude = Signal(23, name=f"magnitude_{side}")
+            top = magnitude[23 - PEAK_BITS:]
             with m.If(self.samples.valid):
                 with m.If(x[23]):
                     with m.If(x == -SAMPLE_MAX - 1):
@@ -278,16 +286,16 @@ class PeakMeter(wiring.Component):
                         m.d.comb += magnitude.eq((-x)[:23])
                 with m.Else():
                     m.d.comb += magnitude.eq(x[:23])
-                with m.If(magnitude > peak):
-                    m.d.sync += peak.eq(magnitude)
+                with m.If(top > peak):
+                    m.d.sync += peak.eq(top)
             # after the update, so that a reading wins over it
             with m.If(self.read.clear):
                 m.d.sync += peak.eq(0)
                 with m.If(self.samples.valid):
-                    m.d.sync += peak.eq(magnitude)
+                    m.d.sync += peak.eq(top)
             peaks.append(peak)
         peak_l, peak_r = peaks
-        m.d.comb += self.read.reading.eq(Cat(peak_r[7:], peak_l[7:]))
+        m.d.comb += self.read.reading.eq(Cat(peak_r, peak_l))
         return m
 
 
