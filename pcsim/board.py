@@ -108,9 +108,9 @@ def _report(report, path, quiet):
 
 def play_on_target(args):
     """``pcsim play --target board-sim``: exit 0 when bit-exact without underruns."""
-    if args.volume is not None or args.mute or args.seconds or args.packet_mode:
-        raise UsageError("--volume, --mute, --seconds and --packet-mode are not available "
-                         "with --target board-sim")
+    if args.volume is not None or args.mute or args.seconds or args.packet_mode or args.pgo:
+        raise UsageError("--volume, --mute, --seconds, --packet-mode and --pgo are not "
+                         "available with --target board-sim")
     src = check_input(args.input, "WAV")
     out = check_outputs({"output file": args.out or src.with_name(src.stem + "_board.wav"),
                          "report file": args.report}, {"input": src})

@@ -79,7 +79,7 @@ def cmd_play(args):
     report = play(args.input, args.out, sim=args.sim, miniport=args.miniport,
                   report_path=args.report, volume_db=args.volume, mute=args.mute,
                   seconds=args.seconds, allow_long=args.allow_long,
-                  packet_mode=args.packet_mode, debug=debug_options(args))
+                  packet_mode=args.packet_mode, pgo=args.pgo, debug=debug_options(args))
     if not args.quiet:
         _print_json(report)
     verdict = "bit-exact" if report["bit_exact"] else \
@@ -99,7 +99,7 @@ def cmd_record(args):
     report = record(args.output, args.seconds, in_wav=args.input, tone_hz=args.tone,
                     sim=args.sim, miniport=args.miniport, report_path=args.report,
                     allow_long=args.allow_long, packet_mode=args.packet_mode,
-                    debug=debug_options(args))
+                    pgo=args.pgo, debug=debug_options(args))
     if not args.quiet:
         _print_json(report)
     verdict = "bit-exact" if report["bit_exact"] else "NOT bit-exact"
@@ -111,7 +111,7 @@ def cmd_record(args):
 def cmd_midi_play(args):
     report = midi_play(args.input, dmus=args.dmus, sim=args.sim, seconds=args.seconds,
                        report_path=args.report, allow_long=args.allow_long,
-                       debug=debug_options(args))
+                       pgo=args.pgo, debug=debug_options(args))
     if not args.quiet:
         _print_json(report, omit=("messages",))
     verdict = "intact and in order" if report["intact"] else "NOT intact"
@@ -201,6 +201,10 @@ def _run_options(parser):
                         help="do not print the report on standard output")
     parser.add_argument("--allow-long", action="store_true",
                         help="start even if the run is estimated to take over an hour")
+    parser.add_argument("--pgo", action="store_true",
+                        help="Verilator: the profile-guided build (built once per design, a "
+                             "few minutes more the first time; then about 1.4-1.6x as fast; "
+                             "not with --waves)")
 
 
 def _epilog():

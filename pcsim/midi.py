@@ -28,7 +28,7 @@ from .debug import DebugOptions, note_waves
 from .errors import UsageError
 from .outputs import check_input, check_outputs
 from .progress import check_duration
-from .session import Session
+from .session import Session, check_pgo
 from .smf import read_smf
 
 __all__ = ["midi_play", "timing_report", "all_notes_off", "LEAD_US", "BYTE_US"]
@@ -59,13 +59,15 @@ def _read_midi(path):
 
 
 def midi_play(path, *, dmus=False, sim="verilator", seconds=None, report_path=None,
-              allow_long=False, debug=None):
+              allow_long=False, pgo=False, debug=None):
     """Play ``path``; returns the report dict (see the README for its keys). Raises
-    :class:`UsageError` for an unreadable file or bad options, before simulating. ``debug``
-    (a :class:`pcsim.debug.DebugOptions`) asks for waves and the drivers' timeline."""
+    :class:`UsageError` for an unreadable file or bad options, before simulating. ``pgo``
+    runs Verilator's profile-guided build; ``debug`` (a :class:`pcsim.debug.DebugOptions`)
+    asks for waves and the drivers' timeline."""
     midi = _read_midi(path)
     debug = debug or DebugOptions()
     selection = debug.check()
+    check_pgo(pgo, sim, debug)
     if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
         raise UsageError(f"--seconds must be a positive number of seconds, not {seconds:g}")
     limit_us = None if seconds is None else int(seconds * 1_000_000)
@@ -84,7 +86,7 @@ def midi_play(path, *, dmus=False, sim="verilator", seconds=None, report_path=No
         raise UsageError(refusal)
     with Session(f"midi play {Path(path).name}", outputs, unit="messages",
                  waves_selection=selection) as session:
-        result = session.run(MidiJob(dmus=dmus, lead_us=LEAD_US, messages=sent), sim)
+        result = session.run(MidiJob(dmus=dmus, lead_us=LEAD_US, messages=sent), sim, pgo=pgo)
         timing = timing_report([(t, bytes.fromhex(h)) for t, h in sent],
                                result.wire_messages(), result.start_ns,
                                result.framing_errors, result.bytes_on_wire)

@@ -19,7 +19,7 @@ from .debug import WAVES_SUFFIXES, DebugOptions, note_waves
 from .errors import UsageError
 from .outputs import check_outputs
 from .progress import check_duration
-from .session import Session
+from .session import Session, check_pgo
 from .wav import read_wav, write_wav
 
 __all__ = ["play", "record", "default_output", "volume_note", "WAVES_SUFFIXES"]
@@ -77,13 +77,15 @@ def play(in_wav, out_wav=None, *, sim="verilator", miniport="wavert", waves=None
     Returns the report dict. Raises :class:`UsageError` for bad input (before simulating) and
     :class:`SimulationError` if the simulation fails. ``volume_db``/``mute`` set the headphone
     output through the topology filter first; ``seconds`` plays only the start of the file;
-    ``pgo`` runs Verilator's profile-guided build (benchmarks); ``packet_mode`` streams in
+    ``pgo`` runs Verilator's profile-guided build (faster, built once per design);
+    ``packet_mode`` streams in
     WaveRT packets. ``debug`` (a :class:`pcsim.debug.DebugOptions`) asks for waves, their
     narrowing and the timeline; ``waves`` alone is short for ``DebugOptions(waves=...)``."""
     _check_miniport(miniport)
     _check_packet_mode(packet_mode, miniport)
     debug = debug or DebugOptions(waves=waves)
     selection = debug.check()
+    check_pgo(pgo, sim, debug)
     _check_seconds(seconds)
     if volume_db is not None and not math.isfinite(volume_db):
         raise UsageError(f"--volume must be a finite number of dB, not {volume_db}")
@@ -119,14 +121,15 @@ def play(in_wav, out_wav=None, *, sim="verilator", miniport="wavert", waves=None
 
 def record(out_wav, seconds, *, in_wav=None, tone_hz=None, sim="verilator",
            miniport="wavert", waves=None, report_path=None, allow_long=False,
-           packet_mode=False, debug=None):
+           packet_mode=False, pgo=False, debug=None):
     """Record ``seconds`` from the microphone (fed from ``in_wav`` or a ``tone_hz`` sine)
     through the driver stack into ``out_wav`` (``packet_mode``: in WaveRT packets). Returns
-    the report dict. ``debug`` as for :func:`play`."""
+    the report dict. ``pgo`` and ``debug`` as for :func:`play`."""
     _check_miniport(miniport)
     _check_packet_mode(packet_mode, miniport)
     debug = debug or DebugOptions(waves=waves)
     selection = debug.check()
+    check_pgo(pgo, sim, debug)
     _check_seconds(seconds, required=True)
     if (in_wav is None) == (tone_hz is None):
         raise UsageError("give exactly one source: --in IN.wav or --tone HZ")
@@ -155,7 +158,7 @@ def record(out_wav, seconds, *, in_wav=None, tone_hz=None, sim="verilator",
             mic = session.workdir / "mic.raw"
             mic.write_bytes(pack_frames(source))
             job.source = str(mic)
-        result = session.run(job, sim)
+        result = session.run(job, sim, pgo=pgo)
         captured = Path(job.output).read_bytes()
         write_wav(session.stage("output file"), expected_dac_frames(captured, channels, bits),
                   channels, bits, rate)

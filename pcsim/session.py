@@ -20,11 +20,24 @@ from harness.runner import run_sim_job
 from harness.waves import WaveSelection
 
 from .debug import FILTER_LABEL, SAVE_FILE_LABEL, TRACE_LABEL, WAVES_LABEL
-from .errors import SimulationError
+from .errors import SimulationError, UsageError
 from .outputs import atomic_write_text, publish, temporary_sibling
 from .progress import Progress
 
-__all__ = ["Session"]
+__all__ = ["Session", "check_pgo"]
+
+
+def check_pgo(pgo: bool, sim: str, debug) -> None:
+    """:class:`UsageError` if the profile-guided Verilator build (``pgo``) cannot serve a run
+    on ``sim`` with ``debug`` (a :class:`pcsim.debug.DebugOptions`): it is a Verilator build
+    without wave tracing."""
+    if not pgo:
+        return
+    if sim != "verilator":
+        raise UsageError(f"--pgo is a Verilator build; it does not apply to --sim {sim}")
+    if debug.waves is not None:
+        raise UsageError("--pgo: the profile-guided build records no waves; drop --pgo or "
+                         "--waves")
 
 
 class Session:

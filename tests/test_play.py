@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pcsim import midi, play, session
 from wav_files import sox_wav
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "hello.wav"
@@ -210,3 +211,31 @@ def test_volume_beyond_range_is_clamped_and_clipping_counted(tmp_path):
     quiet = pcsim("play", src, "--volume", "-10", "--out", out, "--report", rep, "-q")
     assert quiet.returncode == 0 and "clamped" not in quiet.stderr, quiet.stderr
     assert json.loads(rep.read_text())["clipped_samples"] == 0
+
+
+class _Stop(Exception):
+    """Raised by the stand-in runner: the test only looks at what it was asked for."""
+
+
+@pytest.mark.parametrize("command", ["play", "record", "midi"])
+def test_pgo_asks_the_runner_for_the_profile_guided_build(tmp_path, monkeypatch, command):
+    """``--pgo`` reaches the build (the profile-guided build itself runs in ``pcsim bench``);
+    without it every command runs the plain build, and nothing is written either way."""
+    asked = []
+
+    def runner(job, sim, workdir, **options):
+        asked.append((sim, options["pgo"]))
+        raise _Stop
+    monkeypatch.setattr(session, "run_sim_job", runner)
+    song = tmp_path / "song.mid"
+    song.write_bytes(b"MThd" + bytes([0, 0, 0, 6, 0, 0, 0, 1, 0, 96]) + b"MTrk"
+                     + bytes([0, 0, 0, 12, 0, 0x90, 60, 64, 96, 0x80, 60, 0, 0, 0xFF, 0x2F, 0]))
+    runs = {"play": lambda pgo: play.play(make_wav(tmp_path / "in.wav"), tmp_path / "o.wav",
+                                          pgo=pgo),
+            "record": lambda pgo: play.record(tmp_path / "o.wav", 0.01, tone_hz=440, pgo=pgo),
+            "midi": lambda pgo: midi.midi_play(song, pgo=pgo)}
+    for pgo in (True, False):
+        with pytest.raises(_Stop):
+            runs[command](pgo)
+    assert asked == [("verilator", True), ("verilator", False)]
+    assert not (tmp_path / "o.wav").exists()
