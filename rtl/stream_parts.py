@@ -65,14 +65,20 @@ class EntryCursor(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         civ, halted = self.civ, self.halted
+        at_last = Signal()
+        m.d.comb += at_last.eq(civ == self.lvi)
         with m.If(self.load):
             m.d.sync += civ.eq(self.next)
-        with m.If(self.poll & halted & (self.lvi != civ)):
-            m.d.sync += [halted.eq(0), self.next.eq(civ + 1)]
-        with m.If(self.finish):
-            with m.If(civ != self.lvi):
-                m.d.sync += self.next.eq(civ + 1)
-            with m.Elif(self.queue):
+        # each of ``next``'s two changes under one condition, not as nested branches (which
+        # synthesise as a chain of muxes in front of each bit)
+        resume = Signal()
+        m.d.comb += resume.eq(self.poll & halted & ~at_last)
+        with m.If(resume):
+            m.d.sync += halted.eq(0)
+        with m.If(resume | (self.finish & ~at_last)):
+            m.d.sync += self.next.eq(civ + 1)
+        with m.If(self.finish & at_last):
+            with m.If(self.queue):
                 m.d.comb += self.lvbci.eq(1)
                 m.d.sync += halted.eq(1)
             with m.Else():
@@ -171,10 +177,14 @@ class BufferPosition(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        moved = Signal(len(self.value) + 1)
+        # one subtraction gives both the wrapped value and, by its borrow, whether to wrap; a
+        # CBL of 0 needs no test of its own (moved - 0 is the moved value)
+        wrapped = Signal(len(moved) + 1)
+        m.d.comb += [moved.eq(self.value + self.step), wrapped.eq(moved - self.cbl)]
         with m.If(self.add):
-            moved = self.value + self.step
-            with m.If(~self.queue & (self.cbl != 0) & (moved >= self.cbl)):
-                m.d.sync += self.value.eq(moved - self.cbl)
+            with m.If(~self.queue & ~wrapped[-1]):
+                m.d.sync += self.value.eq(wrapped)
             with m.Else():
                 m.d.sync += self.value.eq(moved)
         return m
@@ -191,11 +201,15 @@ class Cadence(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         acc = Signal(4)
-        mult = self.mult + 1
-        div = self.div + 1
-        m.d.comb += self.due.eq(self.active & self.tick & (acc + mult >= div))
+        owed = Signal(len(acc) + 1)
+        # one subtraction gives both the carried-over count and, by its borrow, whether a
+        # frame is due (owed >= DIV+1)
+        left = Signal(len(owed) + 1)
+        m.d.comb += [owed.eq(acc + self.mult + 1), left.eq(owed - (self.div + 1))]
+        due = ~left[-1]
+        m.d.comb += self.due.eq(self.active & self.tick & due)
         with m.If(~self.active):
             m.d.sync += acc.eq(0)
         with m.Elif(self.tick):
-            m.d.sync += acc.eq(Mux(acc + mult >= div, acc + mult - div, acc + mult))
+            m.d.sync += acc.eq(Mux(due, left, owed))
         return m
