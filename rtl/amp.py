@@ -17,14 +17,14 @@ __all__ = ["GainUnit", "saturate24"]
 def saturate24(m, value, name):
     """A signed 24-bit Signal equal to ``value`` (a wider signed Value) clamped to 24 bits.
 
-    The comparisons are comb logic: keep ``value``'s inputs still when the result is unused."""
+    ``value`` fits when its bits from 23 up are all equal (all sign); otherwise its sign picks
+    the limit. Bit tests rather than comparisons, which would each take a carry chain."""
     out = Signal(signed(24), name=name)
-    with m.If(value > SAMPLE_MAX):
-        m.d.comb += out.eq(SAMPLE_MAX)
-    with m.Elif(value < SAMPLE_MIN):
-        m.d.comb += out.eq(SAMPLE_MIN)
+    sign, upper = value[-1], value[23:]
+    with m.If(upper.all() | ~upper.any()):
+        m.d.comb += out.eq(value[:24])
     with m.Else():
-        m.d.comb += out.eq(value)
+        m.d.comb += out.eq(Cat((~sign).replicate(23), sign))     # SAMPLE_MAX or SAMPLE_MIN
     return out
 
 

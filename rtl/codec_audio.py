@@ -4,6 +4,9 @@ gain units they share (:class:`SharedGain`), the DAC path from the received link
 (:class:`PeakMeter`), and the ADC path from the pins to the sent frame (:class:`AdcRate`,
 :class:`AdcPath`)."""
 
+import operator
+from functools import reduce
+
 from amaranth.hdl import Module, Signal, Cat, Const, Mux, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -162,7 +165,9 @@ class DacPath(wiring.Component):
     - t = 2L+1: headphone amp (x = ``mix`` = sat(held + y), which goes to the peak meter)
     - t = 3L+1: the headphone amp's output goes to ``dac_l``/``dac_r``, ``dac_valid`` follows
 
-    so ``dac_valid`` pulses :data:`DAC_PIPELINE` cycles after the ``rx_valid`` cycle.
+    so ``dac_valid`` pulses :data:`DAC_PIPELINE` cycles after the ``rx_valid`` cycle. A frame's
+    operations are done before the next frame's slots arrive (frames are far more than
+    :data:`DAC_PIPELINE` cycles apart), so at most one operation starts in a cycle.
 
     Members
     -------
@@ -213,26 +218,28 @@ class DacPath(wiring.Component):
         m.d.comb += self.mix.valid.eq(mix_now)
 
         amps, gain = self.amps, self.gain
+        # (when, amp) of the five operations; one frame's are done before the next frame's
+        # slots arrive, so at most one is high in a cycle and the operands are an AND-OR
+        operations = [(emit, amps.dac_a), (step[0], amps.dac_b), (step[lat - 1], amps.mix_a),
+                      (step[lat], amps.mix_b), (mix_now, amps.hp)]
+        m.d.comb += gain.valid.eq(Cat(when for when, _ in operations).any())
         for channel, (side, out) in enumerate((("l", self.dac_l), ("r", self.dac_r))):
             y = gain.y[channel]
             held_b = Signal(signed(24), name=f"held_b_{side}")
             mixed_a = Signal(signed(24), name=f"mixed_a_{side}")
             total = Signal(signed(25), name=f"sum_{side}")
-            with m.If(mix_now):             # the sum's comparisons settle only then
+            with m.If(mix_now):             # 0 outside its cycle, and so is mix
                 m.d.comb += total.eq(mixed_a + y)
             mix = saturate24(m, total, f"mix_{side}")
             m.d.comb += self.mix.payload[channel].eq(mix)
-            operations = [
-                (emit, picker_a.sample[channel], amps.dac_a),
-                (step[0], held_b, amps.dac_b),
-                (step[lat - 1], y, amps.mix_a),
-                (step[lat], y, amps.mix_b),
-                (mix_now, mix, amps.hp),
+            # A's sample (0 but when a DAC got a slot) and mix need no select; y is the
+            # operand of both mixer input amps
+            m.d.comb += [
+                gain.x[channel].eq(picker_a.sample[channel] | Mux(step[0], held_b, 0) |
+                                   Mux(step[lat - 1] | step[lat], y, 0) | mix),
+                gain.setting[channel].eq(reduce(operator.or_, (
+                    Mux(when, amp[channel], 0) for when, amp in operations))),
             ]
-            for k, (when, x, amp) in enumerate(operations):
-                with (m.Elif if k else m.If)(when):
-                    m.d.comb += [gain.valid.eq(1), gain.x[channel].eq(x),
-                                 gain.setting[channel].eq(amp[channel])]
             with m.If(emit):
                 m.d.sync += held_b.eq(picker_b.sample[channel])
             with m.If(step[2 * lat - 1]):

@@ -4,7 +4,10 @@ ports that carry the nodes' settings to the audio paths; :class:`VerbHandler`, w
 those settings and answers every verb; and :class:`UnsolQueue`, the jack's unsolicited
 responses."""
 
-from amaranth.hdl import Module, Signal, Cat, Const
+import operator
+from functools import reduce
+
+from amaranth.hdl import Module, Signal, Cat, Const, Mux
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.fifo import SyncFIFOBuffered
@@ -72,6 +75,14 @@ PARAMS = {
 }
 
 _PIN_CTL_RESET = {NID_HP: 0x40, NID_MIC: 0x20, NID_LINE: 0x20}   # out / in enabled
+
+# The verbs: 4-bit ones (16-bit payload) below 0x10, the rest 12-bit (8-bit payload); a set
+# verb's get verb is ``| _GET``.
+_SET_FORMAT, _SET_AMP, _GET_FORMAT, _GET_AMP = 0x2, 0x3, 0xA, 0xB
+_GET_PARAMETER, _GET_CONNECTION_LIST = 0xF00, 0xF02
+_SET_CONNECTION_SELECT, _SET_STREAM, _SET_PIN_CTL, _SET_UNSOL = 0x701, 0x706, 0x707, 0x708
+_GET = 0x800
+_GET_PIN_SENSE, _GET_CONFIG_DEFAULT, _GET_PEAK = 0xF09, 0xF1C, 0xF80
 
 #: The amplifiers by the name of their field in :data:`AMP_SETTINGS`: ``(nid, output,
 #: index)``, ``output`` False for an input amp, whose connection index is ``index``.
@@ -167,135 +178,115 @@ class VerbHandler(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         word = self.cmd.payload
-        # pin controls are stored and read back only
-        pin_ctl = {n: Signal(8, init=v, name=f"pin_ctl_{n}") for n, v in _PIN_CTL_RESET.items()}
-        m.d.comb += self.cmd.ready.eq(~self.resp.valid | self.resp.ready)
+        nid, verb, payload = word[20:28], word[8:20], word[0:16]
+        accept = Signal()
+        m.d.comb += [self.cmd.ready.eq(~self.resp.valid | self.resp.ready),
+                     accept.eq(self.cmd.valid & self.cmd.ready)]
         with m.If(self.resp.ready):
             m.d.sync += self.resp.valid.eq(0)
-        # Everything is decoded inside the branch taken when a command is accepted, straight
-        # into the response register and the settings (no free-running decode of the payload).
-        with m.If(self.cmd.valid & self.cmd.ready):
-            m.d.sync += [self.resp.valid.eq(1), self.resp.payload.eq(0)]
-            with m.Switch(word[28:32]):
-                with m.Case(0):
-                    with m.Switch(word[8:20]):
-                        # 4-bit verbs first: they take any 12-bit verb with these top bits
-                        self._format_verbs(m, word)
-                        self._amp_verbs(m, word)
-                        self._graph_verbs(m, word)
-                        self._setting_verbs(m, word, pin_ctl)
-                        self._peak_verb(m, word)
+
+        # The command is decoded once, for every verb's answer and write: the node (one-hot,
+        # and only for codec address 0) and the verb.
+        node = {}
+        for n in range(NID_LINE + 1):
+            node[n] = Signal(name=f"node_{n}")
+            m.d.comb += node[n].eq((word[28:32] == 0) & (nid == n))
+        verbs = {}
+
+        def verb_is(code):
+            """High for the 12-bit verb ``code``, or 4-bit if below 0x10 (any 12-bit verb
+            with those top bits)."""
+            if code not in verbs:
+                verbs[code] = Signal(name=f"verb_{code:X}")
+                m.d.comb += verbs[code].eq(verb[8:] == code if code < 0x10 else verb == code)
+            return verbs[code]
+
+        registers = self._registers()
+        answer = Signal(32)
+        m.d.comb += answer.eq(self._answer(m, node, verb_is, payload, registers))
+        with m.If(accept):
+            m.d.sync += [self.resp.valid.eq(1), self.resp.payload.eq(answer)]
+            self._write(m, node, verb_is, payload, registers)
         return m
 
-    def _respond(self, m, value):
-        m.d.sync += self.resp.payload.eq(value)
+    def _registers(self):
+        """The settings by the name of their verbs, each ``{nid: register}``."""
+        return {
+            "format":    {NID_DAC_A: self.dac_a.format, NID_DAC_B: self.dac_b.format,
+                          NID_ADC: self.adc.format},
+            "stream":    {NID_DAC_A: self.dac_a.stream, NID_DAC_B: self.dac_b.stream,
+                          NID_ADC: self.adc.stream},
+            "adc_input": {NID_ADC: self.adc_input},
+            # pin controls are stored and read back only
+            "pin_ctl":   {n: Signal(8, init=v, name=f"pin_ctl_{n}")
+                          for n, v in _PIN_CTL_RESET.items()},
+            "unsol":     {NID_HP: self.unsol_enable},
+        }
 
-    def _answer_from(self, m, table, key):
-        """Answer ``table[key]`` (``key`` a Value; a key not in the table answers 0)."""
-        with m.Switch(key):
-            for k, value in table.items():
-                with m.Case(k):
-                    self._respond(m, value)
-
-    def _write_to(self, m, registers, key, value):
-        """Set ``registers[key]`` (``key`` a Value, usually the NID) to ``value``."""
-        with m.Switch(key):
-            for k, register in registers.items():
-                with m.Case(k):
-                    m.d.sync += register.eq(value)
-
-    def _format_verbs(self, m, word):
-        """2 / A: set / get converter format."""
-        nid, payload = word[20:28], word[0:16]
-        formats = {NID_DAC_A: self.dac_a.format, NID_DAC_B: self.dac_b.format,
-                   NID_ADC: self.adc.format}
-        with m.Case("0010--------"):
-            self._write_to(m, formats, nid, payload)
-            with m.If(nid == NID_ADC):
-                m.d.comb += self.adc_format_written.eq(1)
-        with m.Case("1010--------"):
-            self._answer_from(m, formats, nid)
-
-    def _amp_verbs(self, m, word):
-        """3 / B: set / get amplifier gain and mute."""
-        nid, payload = word[20:28], word[0:16]
-        amps_of = {}
+    def _answer(self, m, node, verb_is, payload, registers):
+        """The command's answer: the OR of every candidate answer, each 0 unless its command
+        is the one decoded (so at most one is not). Unknown verbs and nodes answer 0."""
+        candidates = []         # (command, value)
+        for get_verb, name in ((_GET_FORMAT, "format"), (_SET_STREAM | _GET, "stream"),
+                               (_SET_CONNECTION_SELECT | _GET, "adc_input"),
+                               (_SET_PIN_CTL | _GET, "pin_ctl"), (_SET_UNSOL | _GET, "unsol")):
+            for n, register in registers[name].items():
+                candidates.append((verb_is(get_verb) & node[n], register))
+        candidates.append((verb_is(_GET_PIN_SENSE) & node[NID_HP], self.jack_present << 31))
+        candidates.append((verb_is(_GET_PEAK) & node[NID_MIXER], self.peak.reading))
+        # output amps: [15] set; input amps: [15] clear and [3:0] the index; [13] left
         for name, (n, output, index) in AMPLIFIERS.items():
-            amps_of.setdefault(n, []).append((self.amps[name], output, index))
-        with m.Case("0011--------"):
-            with m.Switch(nid):
-                for n, amps in amps_of.items():
-                    with m.Case(n):
-                        for amp, output, index in amps:
-                            # output: [15] set; input: [14] set and [11:8] the index
-                            with m.If(payload[15] if output else
-                                      payload[14] & (payload[8:12] == index)):
-                                for channel, selected in enumerate((payload[13], payload[12])):
-                                    with m.If(selected):
-                                        m.d.sync += amp[channel].eq(payload[0:8])
-        with m.Case("1011--------"):
-            with m.Switch(nid):
-                for n, amps in amps_of.items():
-                    with m.Case(n):
-                        for amp, output, index in amps:
-                            # output: [15] set; input: [15] clear, [3:0] the index
-                            with m.Switch(Cat(payload[0:4], payload[15])):
-                                with m.Case("1----" if output else f"0{index:04b}"):
-                                    with m.If(payload[13]):     # [13]: left
-                                        self._respond(m, amp[0])
-                                    with m.Else():
-                                        self._respond(m, amp[1])
+            picked = payload[15] if output else ~payload[15] & (payload[0:4] == index)
+            candidates.append((verb_is(_GET_AMP) & node[n] & picked,
+                               Mux(payload[13], self.amps[name][0], self.amps[name][1])))
+        candidates += self._constant_answers(m, node, verb_is, payload[0:8])
+        return reduce(operator.or_, (Mux(command, value, 0) for command, value in candidates))
 
-    def _graph_verbs(self, m, word):
-        """F00 parameters, F02 connection list, F1C configuration default: a driver's walk."""
-        nid, payload = word[20:28], word[0:8]
-        with m.Case(0xF00):
-            with m.Switch(nid):
-                for n, params in PARAMS.items():
-                    with m.Case(n):
-                        self._answer_from(m, params, payload)
-        with m.Case(0xF02):
-            with m.Switch(nid):
-                for n, conns in CONNECTIONS.items():
-                    with m.Case(n):
-                        # four entries a response, from the offset in the payload
-                        entries = {
-                            base: sum(c << (8 * i) for i, c in enumerate(conns[base:base + 4]))
-                            for base in range(0, len(conns), 4)}
-                        self._answer_from(m, entries, payload)
-        with m.Case(0xF1C):
-            self._answer_from(m, CONFIG_DEFAULT, nid)
+    def _constant_answers(self, m, node, verb_is, payload):
+        """F00 parameters, F02 connection lists, F1C configuration defaults (a driver's walk):
+        one candidate per distinct value, under any of the commands that read it."""
+        commands = {}           # value -> the commands it answers
+        params = {}
+        for n, values in PARAMS.items():
+            for param, value in values.items():
+                if param not in params:
+                    params[param] = Signal(name=f"param_{param:02X}")
+                    m.d.comb += params[param].eq(payload == param)
+                commands.setdefault(value, []).append(
+                    verb_is(_GET_PARAMETER) & node[n] & params[param])
+        for n, conns in CONNECTIONS.items():
+            # four entries a response, from the offset in the payload
+            for base in range(0, len(conns), 4):
+                value = sum(c << (8 * i) for i, c in enumerate(conns[base:base + 4]))
+                commands.setdefault(value, []).append(
+                    verb_is(_GET_CONNECTION_LIST) & node[n] & (payload == base))
+        for n, value in CONFIG_DEFAULT.items():
+            commands.setdefault(value, []).append(verb_is(_GET_CONFIG_DEFAULT) & node[n])
+        return [(reduce(operator.or_, whens), value) for value, whens in commands.items()]
 
-    def _setting_verbs(self, m, word, pin_ctl):
-        """701/F01 connection select, 706/F06 stream, 707/F07 pin control, 708/F08
-        unsolicited enable, F09 pin sense."""
-        nid, payload = word[20:28], word[0:8]
-        adc_input = {NID_ADC: self.adc_input}
-        with m.Case(0x701):
-            with m.Switch(payload):
-                with m.Case(*range(len(CONNECTIONS[NID_ADC]))):     # ignores other values
-                    self._write_to(m, adc_input, nid, payload)
-        with m.Case(0xF01):
-            self._answer_from(m, adc_input, nid)
-        streams = {NID_DAC_A: self.dac_a.stream, NID_DAC_B: self.dac_b.stream,
-                   NID_ADC: self.adc.stream}
-        for set_verb, registers, value in (
-                (0x706, streams, payload),
-                (0x707, pin_ctl, payload),
-                (0x708, {NID_HP: self.unsol_enable}, Cat(payload[0:6], Const(0, 1), payload[7]))):
-            with m.Case(set_verb):
-                self._write_to(m, registers, nid, value)
-            with m.Case(set_verb | 0x800):                       # the matching get verb
-                self._answer_from(m, registers, nid)
-        with m.Case(0xF09):
-            self._answer_from(m, {NID_HP: self.jack_present << 31}, nid)
-
-    def _peak_verb(self, m, word):
-        """F80 on the mixer: the peak meter's reading; the meter starts a new peak."""
-        with m.Case(0xF80):
-            with m.If(word[20:28] == NID_MIXER):
-                self._respond(m, self.peak.reading)
-                m.d.comb += self.peak.clear.eq(1)
+    def _write(self, m, node, verb_is, payload, registers):
+        """The set verbs, and the ports that pulse for a command (in its accepting cycle)."""
+        for n, register in registers["format"].items():
+            with m.If(verb_is(_SET_FORMAT) & node[n]):
+                m.d.sync += register.eq(payload)
+        m.d.comb += self.adc_format_written.eq(verb_is(_SET_FORMAT) & node[NID_ADC])
+        # output amps: [15] set; input amps: [14] set and [11:8] the index; [13] left,
+        # [12] right
+        for name, (n, output, index) in AMPLIFIERS.items():
+            picked = payload[15] if output else payload[14] & (payload[8:12] == index)
+            for channel, selected in enumerate((payload[13], payload[12])):
+                with m.If(verb_is(_SET_AMP) & node[n] & picked & selected):
+                    m.d.sync += self.amps[name][channel].eq(payload[0:8])
+        with m.If(verb_is(_SET_CONNECTION_SELECT) & node[NID_ADC] &
+                  (payload[0:8] < len(CONNECTIONS[NID_ADC]))):      # ignores other values
+            m.d.sync += self.adc_input.eq(payload)
+        for set_verb, name, value in (
+                (_SET_STREAM, "stream", payload[0:8]), (_SET_PIN_CTL, "pin_ctl", payload[0:8]),
+                (_SET_UNSOL, "unsol", Cat(payload[0:6], Const(0, 1), payload[7]))):
+            for n, register in registers[name].items():
+                with m.If(verb_is(set_verb) & node[n]):
+                    m.d.sync += register.eq(value)
+        m.d.comb += self.peak.clear.eq(verb_is(_GET_PEAK) & node[NID_MIXER])
 
 
 class UnsolQueue(wiring.Component):
