@@ -4,7 +4,7 @@ The numbers (table, rounding, saturation) are defined in :mod:`rtl.gain`, whose
 :func:`rtl.gain.apply_gain` is the bit-exact model of a :class:`GainUnit`.
 """
 
-from amaranth.hdl import Module, Signal, Cat, Mux, signed, unsigned
+from amaranth.hdl import Module, Signal, Cat, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -71,10 +71,15 @@ class GainUnit(wiring.Component):
         with m.If(self.en):
             m.d.sync += [x1.eq(self.x), mute1.eq(self.setting[7])]
 
-        # stage 2: the coefficient registered (a muted operation multiplies by 0)
+        # stage 2: the coefficient registered; a muted operation multiplies by 0 (a reset of
+        # its own, which maps to the flip-flops' synchronous reset rather than a mux)
         x2, coef2 = Signal(signed(24)), Signal(unsigned(COEF_BITS))
+        muted = Signal()
+        m.d.comb += muted.eq(valid[0] & mute1)
         with m.If(valid[0]):
-            m.d.sync += [x2.eq(x1), coef2.eq(Mux(mute1, 0, coef.data))]
+            m.d.sync += [x2.eq(x1), coef2.eq(coef.data)]
+        with m.If(muted):
+            m.d.sync += coef2.eq(0)
 
         # stage 3: the Q4.20 product
         product = Signal(signed(24 + COEF_BITS + 1))
@@ -82,10 +87,11 @@ class GainUnit(wiring.Component):
             m.d.sync += product.eq(x2 * coef2)
 
         # stage 4: rounded at bit 20 to nearest with ties away from zero (add half an LSB,
-        # less one for negative products, then shift arithmetically), saturated to 24 bits
+        # less one for negative products, then shift arithmetically), saturated to 24 bits.
+        # Half an LSB less one, plus one unless negative: one adder with a carry in.
         rounded = Signal(signed(product.shape().width - COEF_FRAC_BITS + 1))
+        m.d.comb += rounded.eq((product + ((1 << (COEF_FRAC_BITS - 1)) - 1) + ~product[-1])
+                               >> COEF_FRAC_BITS)
         with m.If(valid[2]):
-            m.d.comb += rounded.eq((product + (1 << (COEF_FRAC_BITS - 1)) - product[-1])
-                                   >> COEF_FRAC_BITS)
             m.d.sync += self.y.eq(saturate24(m, rounded, "result"))
         return m
