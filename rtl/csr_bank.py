@@ -16,7 +16,8 @@ read. Byte strobes are honoured: only the bytes enabled in ``w_strb`` change.
 Inside, the stored fields are not separate registers: all RW fields live in one wide register
 and all RW1C fields in another, laid out by register group, and the bus address is decoded
 once into one-hot word strobes. A simulator then evaluates a handful of processes per clock for
-the whole bank instead of a few per field, and synthesis shares the decode.
+the whole bank instead of a few per field, and synthesis shares the decode. A write stores each
+byte lane of a field under that lane's strobe, which maps onto the flip-flops' clock enables.
 """
 
 from amaranth.hdl import Module, Signal, Cat, Const
@@ -180,16 +181,22 @@ class RegisterBank(CheckedComponent):
         return m
 
     def _write(self, m, reg, wmask, rw, w1c):
-        """Statements for a write hitting ``reg``'s word, honouring the byte strobes."""
+        """Statements for a write hitting ``reg``'s word, honouring the byte strobes.
+
+        An RW field is written byte lane by byte lane, each piece under its lane's strobe,
+        rather than merged with the old value through a bit mask: the strobe then becomes the
+        flip-flops' enable and their data input is the bus data itself (no LUT per bit)."""
         port = self.reg(reg.name)
-        lane = 8 * (reg.offset & 3)
         for f in reg.fields:
             fp = getattr(port, f.name)
-            fw = self.bus.w_data[lane + f.lsb:lane + f.lsb + f.width]
-            fm = wmask[lane + f.lsb:lane + f.lsb + f.width]     # the field's enabled bits
+            lsb = 8 * (reg.offset & 3) + f.lsb      # the field's first bit on the bus
             if f.access == "RW":
-                m.d.sync += rw.of(reg, f).eq((fp.data & ~fm) | (fw & fm))
+                for lo, hi in _byte_pieces(lsb, f.width):
+                    with m.If(self.bus.w_strb[lo // 8]):
+                        m.d.sync += rw.of(reg, f)[lo - lsb:hi - lsb].eq(self.bus.w_data[lo:hi])
             elif f.access == "RW1C":
+                fw = self.bus.w_data[lsb:lsb + f.width]
+                fm = wmask[lsb:lsb + f.width]       # the field's enabled bits
                 m.d.sync += w1c.of(reg, f).eq((fp.data & ~(fw & fm)) | fp.set)
 
     @staticmethod
@@ -218,6 +225,12 @@ class RegisterBank(CheckedComponent):
         if pos < 32:
             parts.append(Const(0, 32 - pos))
         return Cat(*parts)
+
+
+def _byte_pieces(lsb, width):
+    """The bit ranges ``(lo, hi)`` into which byte boundaries cut ``[lsb, lsb + width)``."""
+    cuts = [lsb, *range(8 * (lsb // 8 + 1), lsb + width, 8), lsb + width]
+    return list(zip(cuts, cuts[1:]))
 
 
 class _Storage:
