@@ -162,9 +162,12 @@ class Controller(CheckedComponent):
             eng = engines[n]
             m.d.comb += eng.frame_tick.eq(link.frame_tick)
             for chan, sample in ((0, eng.tx_l), (1, eng.tx_r)):
+                # an empty slot is all zeros; the engine's samples already are 0 while it sends
+                # nothing (tx_valid low), so only the channel and tag bits need the gate
+                tag = Cat(Const(chan, 1), eng.strm)
                 word = Signal(32, name=f"sd{n}_slot{chan}")
-                with m.If(eng.tx_valid):
-                    m.d.comb += word.eq(Cat(sample, Const(0, 3), Const(chan, 1), eng.strm))
+                m.d.comb += word.eq(Cat(sample, Const(0, 3),
+                                        tag & eng.tx_valid.replicate(len(tag))))
                 slots.append(word)
         # slot 0 is the most significant word of the frame
         m.d.comb += link.tx_slots.eq(Cat(*reversed(slots)))

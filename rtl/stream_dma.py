@@ -55,6 +55,7 @@ class StreamEngine(CheckedComponent):
             "frame_tick": In(1),
         }
         if output:
+            # tx_l and tx_r are 0 whenever tx_valid is low (RenderLink)
             members.update({"tx_valid": Out(1), "tx_l": Out(24), "tx_r": Out(24)})
         else:
             members.update({"rx_valid": In(1), "rx_tag": In(4), "rx_l": In(24),

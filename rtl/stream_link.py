@@ -30,7 +30,8 @@ class RenderLink(wiring.Component):
     ``halted`` with all queued data in) and waits again after a queue-mode engine ran dry, so a
     restart is not an underrun. A due tick with no frame staged is an underrun (``underrun``,
     ``xrun`` counts them): the last frame repeats, or silence with ``zero``. ``advance`` is high
-    on each tick that sends a frame (LPIB moves)."""
+    on each tick that sends a frame (LPIB moves). ``tx_l`` and ``tx_r`` are 0 whenever
+    ``tx_valid`` is low (the controller's link slots rely on it)."""
 
     def __init__(self, fifo_depth):
         self.fifo_depth = fifo_depth
