@@ -49,13 +49,22 @@ class RenderLink(wiring.Component):
         fmt = self.format
         fb = fmt.frame_bytes
         staged = Signal()
-        st_l, st_r = Signal(24), Signal(24)
+        # The staged frame keeps its format apart and is decoded at the output, where a gate
+        # is needed anyway, rather than by muxes in front of its registers: mono's right
+        # channel is its left one, and a 16-bit sample's low byte (registered as the byte a
+        # 24-bit one would have there) is 0.
+        st_l, st_r, st_wide, st_stereo = Signal(24), Signal(24), Signal(), Signal()
         with m.If(~staged & (self.level >= fb)):
             d = self.source
-            left = Mux(fmt.wide, d[8:32], Cat(Const(0, 8), d[0:16]))
-            right = Mux(fmt.wide, d[40:64], Cat(Const(0, 8), d[16:32]))
             m.d.comb += self.take.eq(fb)
-            m.d.sync += [staged.eq(1), st_l.eq(left), st_r.eq(Mux(fmt.stereo, right, left))]
+            m.d.sync += [staged.eq(1), st_wide.eq(fmt.wide), st_stereo.eq(fmt.stereo),
+                         st_l.eq(Cat(d[8:16], Mux(fmt.wide, d[16:32], d[0:16]))),
+                         st_r.eq(Cat(d[40:48], Mux(fmt.wide, d[48:64], d[16:32])))]
+
+        def sample(staged_bits):
+            return Cat(Mux(st_wide, staged_bits[0:8], 0), staged_bits[8:24])
+        frame_l = sample(st_l)
+        frame_r = Mux(st_stereo, sample(st_r), frame_l)
 
         drained = Signal()
         m.d.comb += drained.eq(~staged & ~self.fifo_readable & (self.level < fb))
@@ -64,18 +73,19 @@ class RenderLink(wiring.Component):
         with m.Elif((self.fifo_level >= self.fifo_depth // 2) | self.halted):
             m.d.sync += self.started.eq(1)
 
-        last_l, last_r = Signal(24), Signal(24)
         m.submodules.cadence = cadence = Cadence()
         m.d.comb += [cadence.active.eq(self.run & self.started), cadence.tick.eq(self.frame_tick),
                      cadence.mult.eq(fmt.mult), cadence.div.eq(fmt.div)]
         with m.If(cadence.due & staged):
-            m.d.comb += [self.tx_valid.eq(1), self.tx_l.eq(st_l), self.tx_r.eq(st_r)]
+            m.d.comb += [self.tx_valid.eq(1), self.tx_l.eq(frame_l), self.tx_r.eq(frame_r)]
             with m.If(self.frame_tick):
-                m.d.sync += [staged.eq(0), last_l.eq(st_l), last_r.eq(st_r)]
+                m.d.sync += staged.eq(0)
                 m.d.comb += self.advance.eq(1)
         with m.Elif(cadence.due & ~self.halted):
-            m.d.comb += [self.tx_valid.eq(1), self.tx_l.eq(Mux(self.zero, 0, last_l)),
-                         self.tx_r.eq(Mux(self.zero, 0, last_r))]
+            # the last frame sent is still staged: a frame is staged (and st_l/st_r change)
+            # only after ``staged`` has gone low, so with nothing staged they hold the last one
+            m.d.comb += [self.tx_valid.eq(1), self.tx_l.eq(Mux(self.zero, 0, frame_l)),
+                         self.tx_r.eq(Mux(self.zero, 0, frame_r))]
             with m.If(self.frame_tick):
                 m.d.comb += self.underrun.eq(1)
                 m.d.sync += self.xrun.eq(self.xrun + 1)
