@@ -16,6 +16,7 @@ from rtl.csr_bank import RegisterBank
 from rtl.i2s_link import LinkMaster
 from rtl.midi import MidiUart
 from rtl.realigner import ByteRealigner
+from rtl.stream_link import RENDER_REALIGNER_BYTES, RenderLink
 from rtl.axi import RESP_DECERR, RESP_OKAY, RESP_SLVERR
 from rtl.axi_burst import BurstReader, BurstWriter
 from rtl.stream_parts import (MAX_BURST, BdlEntry, BufferPosition, BurstPlanner, Cadence,
@@ -277,6 +278,42 @@ def test_cadence_sends_mult_frames_every_div(mult, div):
         # evenly spread: a frame is due once the accumulated MULT+1 reach DIV+1
         assert dues == [(i + 1) * (mult + 1) // (div + 1) - i * (mult + 1) // (div + 1)
                         for i in range(len(dues))]
+
+    run_sim(dut, bench)
+
+
+def test_render_link_samples_are_zero_while_it_sends_nothing():
+    """The controller's link slots gate only the channel and tag bits with ``tx_valid``
+    (rtl/controller.py): RenderLink's ``tx_l``/``tx_r`` must be 0 whenever it is low, under
+    random formats, levels, ticks, run/halt/zero changes and data."""
+    dut = RenderLink(fifo_depth=64)
+    rng = random.Random(17)
+    # (wide, stereo, frame_bytes) of every format the engine plays
+    formats = [(0, 0, 2), (0, 1, 4), (1, 0, 4), (1, 1, 8)]
+
+    async def bench(ctx):
+        sent = 0
+        for cycle in range(20_000):
+            if cycle % 500 == 0:
+                wide, stereo, frame_bytes = rng.choice(formats)
+                div = rng.randrange(4)
+                ctx.set(dut.format, {"wide": wide, "stereo": stereo, "frame_bytes": frame_bytes,
+                                     "mult": rng.randrange(div + 1), "div": div})
+            ctx.set(dut.run, rng.random() < 0.95)
+            ctx.set(dut.halted, rng.random() < 0.05)
+            ctx.set(dut.zero, rng.random() < 0.3)
+            ctx.set(dut.frame_tick, cycle % 8 == 0)
+            ctx.set(dut.source, rng.getrandbits(64))
+            ctx.set(dut.level, rng.randrange(RENDER_REALIGNER_BYTES + 1))
+            ctx.set(dut.fifo_level, rng.randrange(65))
+            ctx.set(dut.fifo_readable, rng.random() < 0.5)
+            samples = (ctx.get(dut.tx_l), ctx.get(dut.tx_r))
+            if ctx.get(dut.tx_valid):
+                sent += any(samples)
+            else:
+                assert samples == (0, 0), f"cycle {cycle}: {samples} with tx_valid low"
+            await ctx.tick()
+        assert sent > 1000          # frames with audio in them were sent
 
     run_sim(dut, bench)
 
