@@ -24,10 +24,9 @@ Beat = data.StructLayout({"data": 32, "count": 3, "index": 5})
 
 
 class BurstControlSignature(wiring.Signature):
-    """The requester's side of a burst engine: a one-cycle ``start`` with ``request`` (read
-    only then: at other times it may carry anything); ``done`` is high in the cycle the burst
-    ends, and ``error`` (valid from then until the next ``start``) says a beat or the write
-    response was not OKAY."""
+    """The requester's side of a burst engine: a one-cycle ``start`` with ``request``; ``done``
+    is high in the cycle the burst ends, and ``error`` (valid from then until the next
+    ``start``) says a beat or the write response was not OKAY."""
 
     def __init__(self):
         super().__init__({"start": Out(1), "request": Out(BurstRequest), "done": In(1),
@@ -91,8 +90,7 @@ class BurstReader(wiring.Component):
 
     ``beat`` has no back-pressure (``rready`` is held high: the requester reserved room for the
     whole burst). A beat is valid only if it carries bytes, the bus answered it OKAY and no
-    earlier beat of the burst failed (the payload follows ``rdata`` ungated: it means
-    something only with ``valid``); ``ctl.error`` in the cycle of the last beat includes that
+    earlier beat of the burst failed; ``ctl.error`` in the cycle of the last beat includes that
     beat's answer. Without ``byte_lanes`` the reader takes only word-aligned requests of whole
     words (descriptors) and has no byte-lane logic."""
 
@@ -107,18 +105,17 @@ class BurstReader(wiring.Component):
         bus, ctl = self.bus, self.ctl
         burst = _BurstProgress(m, self.byte_lanes)
         ok = bus.rresp == RESP_OKAY
-        # the beat's payload means something only with ``valid``: it is left ungated
-        m.d.comb += [
-            self.beat.payload.data.eq(bus.rdata >> (burst.lane * 8)),
-            self.beat.payload.count.eq(burst.count),
-            self.beat.payload.index.eq(burst.beat),
-        ]
         with m.FSM(name="read"):
             burst.address_states(ctl, bus, "ar")
             with m.State("DATA"):
                 m.d.comb += [bus.rready.eq(1), ctl.error.eq(burst.error | (bus.rvalid & ~ok))]
                 with m.If(bus.rvalid):
-                    m.d.comb += self.beat.valid.eq(ok & ~burst.error & (burst.count != 0))
+                    m.d.comb += [
+                        self.beat.payload.data.eq(bus.rdata >> (burst.lane * 8)),
+                        self.beat.payload.count.eq(burst.count),
+                        self.beat.payload.index.eq(burst.beat),
+                        self.beat.valid.eq(ok & ~burst.error & (burst.count != 0)),
+                    ]
                     burst.step()
                     with m.If(~ok):
                         m.d.sync += burst.error.eq(1)

@@ -13,7 +13,7 @@ from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from .axi import AXI4Signature, connect_channels
-from .axi_burst import BurstControlSignature, BurstReader, BurstWriter, BurstRequest, Beat
+from .axi_burst import BurstControlSignature, BurstReader, BurstWriter, Beat
 from .checked import CheckedComponent
 from .realigner import ByteRealigner
 from .regmap import BDL_ENTRY_BYTES, POSITION_SLOT_BYTES
@@ -21,7 +21,7 @@ from .stream_link import (FifoEntry, RenderLink, CaptureLink, RENDER_REALIGNER_B
                           CAPTURE_REALIGNER_BYTES)
 from .stream_parts import MAX_BURST, BdlEntry, BufferPosition, EntryCursor, StreamFormat
 
-__all__ = ["StreamEngine", "BdlWalker", "burst_request", "MAX_BURST"]
+__all__ = ["StreamEngine", "BdlWalker", "start_burst", "MAX_BURST"]
 
 
 class StreamEngine(CheckedComponent):
@@ -230,27 +230,6 @@ class BdlWalker(wiring.Component):
             position.queue.eq(self.queue), self.dma_position.eq(position.value),
         ]
         data = self.read if self.output else self.write
-        # A burst engine reads its request only with ``start``: the request ports carry their
-        # requests ungated and only the starts are decoded from the state; a port that
-        # carries two kinds of burst picks by a signal that tells them apart when they start.
-        descriptor_request = burst_request(
-            m, "descriptor_request",
-            Cat(Const(0, 7), self.bdpl) + cursor.next * BDL_ENTRY_BYTES, BDL_ENTRY_BYTES)
-        position_request = burst_request(
-            m, "position_request",
-            Cat(Const(0, 7), self.dpl_base) + POSITION_SLOT_BYTES * self.index, 4)
-        data_request = burst_request(m, "data_request", entry.addr, entry.next_bytes,
-                                     entry.next_beats)
-        in_burst_done = Signal()
-        if self.output:
-            # descriptors start while the entry is not valid, data bursts while it is
-            m.d.comb += [self.read.request.eq(Mux(entry.valid, data_request, descriptor_request)),
-                         self.write.request.eq(position_request)]
-        else:
-            # the position is written from BURST_DONE, data bursts start from NEXT
-            m.d.comb += [self.read.request.eq(descriptor_request),
-                         self.write.request.eq(Mux(in_burst_done, position_request,
-                                                   data_request))]
 
         with m.FSM(name="walk"):
             with m.State("IDLE"):
@@ -264,12 +243,13 @@ class BdlWalker(wiring.Component):
                 with m.Elif(cursor.halted):
                     pass                    # until LVI moves on (queue mode)
                 with m.Elif(~entry.valid):
-                    m.d.comb += self.read.start.eq(1)
+                    m.d.comb += start_burst(self.read, Cat(Const(0, 7), self.bdpl)
+                                            + cursor.next * BDL_ENTRY_BYTES, BDL_ENTRY_BYTES)
                     m.next = "DESCRIPTOR"
                 with m.Elif(entry.remaining == 0):
                     m.next = "ENTRY_DONE"
                 with m.Elif(self.fits & entry.plan_ready):
-                    m.d.comb += data.start.eq(1)
+                    m.d.comb += start_burst(data, entry.addr, entry.next_bytes, entry.next_beats)
                     m.d.sync += burst_bytes.eq(entry.next_bytes)
                     m.next = "BURST"
             with m.State("DESCRIPTOR"):
@@ -285,14 +265,14 @@ class BdlWalker(wiring.Component):
                 with m.If(data.done):
                     m.next = "BURST_DONE"
             with m.State("BURST_DONE"):
-                m.d.comb += in_burst_done.eq(1)
                 with m.If(data.error):
                     m.next = "FAULT"
                 with m.Else():
                     m.d.comb += [entry.moved.eq(1), position.add.eq(1)]
                     with m.If(self.dpl_enable):
                         # written after every burst, so it is current before BCIS is raised
-                        m.d.comb += self.write.start.eq(1)
+                        m.d.comb += start_burst(self.write, Cat(Const(0, 7), self.dpl_base)
+                                                + POSITION_SLOT_BYTES * self.index, 4)
                         m.next = "POSITION"
                     with m.Else():
                         m.next = "NEXT"
@@ -312,10 +292,8 @@ class BdlWalker(wiring.Component):
         return m
 
 
-def burst_request(m, name, addr, nbytes, beats=None):
-    """A :data:`BurstRequest` signal (driven in ``m``) for ``nbytes`` at ``addr`` (whole words
-    unless ``beats`` says otherwise)."""
-    request = Signal(BurstRequest, name=name)
-    m.d.comb += [request.addr.eq(addr), request.bytes.eq(nbytes),
-                 request.beats.eq(nbytes // 4 if beats is None else beats)]
-    return request
+def start_burst(port, addr, nbytes, beats=None):
+    """The statements that start a burst of ``nbytes`` at ``addr`` on a burst engine's control
+    ``port`` (whole words unless ``beats`` says otherwise)."""
+    return [port.start.eq(1), port.request.addr.eq(addr), port.request.bytes.eq(nbytes),
+            port.request.beats.eq(nbytes // 4 if beats is None else beats)]
