@@ -28,6 +28,7 @@ from pcsim.errors import UsageError
 from pcsim.outputs import atomic_write_text, check_outputs
 
 from .model_bench import build_model, run_model
+from .profile import MODULE_LINE
 
 __all__ = ["EMPTY", "DEFAULT_VARIANTS", "split_modules", "knock_out", "main"]
 
@@ -39,7 +40,6 @@ DEFAULT_VARIANTS = ("controller.sd0+controller.sd1+controller.sd2", "codec", "co
                     "controller.sd0+controller.sd1+controller.sd2+codec+controller.midi", EMPTY)
 
 MODULE_START = re.compile(r"(?m)^(?=module\s)")
-MODULE_NAME = re.compile(r"module\s+\\?(?P<name>[^\s(]+)")
 #: a port declaration as yosys writes it: ``output reg [7:0] \name$1 ;``
 PORT_DECLARATION = re.compile(r"\s*(?P<dir>input|output|inout)\s+(?:(?:reg|wire|signed)\s+)*"
                               r"(?P<range>\[[^\]]+\]\s*)?(?P<name>\\\S+ |[^\s;]+)\s*;")
@@ -48,7 +48,7 @@ PORT_DECLARATION = re.compile(r"\s*(?P<dir>input|output|inout)\s+(?:(?:reg|wire|
 def split_modules(verilog: str):
     """``(text before the first module, {module name: module text})`` of yosys' Verilog."""
     head, *modules = MODULE_START.split(verilog)
-    return head, {MODULE_NAME.match(text).group("name"): text for text in modules}
+    return head, {MODULE_LINE.match(text).group("name"): text for text in modules}
 
 
 def _empty_module(text: str) -> str:

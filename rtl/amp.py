@@ -9,7 +9,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .gain import COEF_BITS, COEF_FRAC_BITS, GAIN_STEPS, GAIN_TABLE, SAMPLE_MAX, SAMPLE_MIN
+from .gain import COEF_BITS, COEF_FRAC_BITS, GAIN_STEPS, GAIN_TABLE
 
 __all__ = ["GainUnit", "saturate24"]
 

@@ -227,9 +227,7 @@ def test_pgo_asks_the_runner_for_the_profile_guided_build(tmp_path, monkeypatch,
         asked.append((sim, options["pgo"]))
         raise _Stop
     monkeypatch.setattr(session, "run_sim_job", runner)
-    song = tmp_path / "song.mid"
-    song.write_bytes(b"MThd" + bytes([0, 0, 0, 6, 0, 0, 0, 1, 0, 96]) + b"MTrk"
-                     + bytes([0, 0, 0, 12, 0, 0x90, 60, 64, 96, 0x80, 60, 0, 0, 0xFF, 0x2F, 0]))
+    song = EXAMPLE.parent / "midi" / "music21-test10.mid"
     runs = {"play": lambda pgo: play.play(make_wav(tmp_path / "in.wav"), tmp_path / "o.wav",
                                           pgo=pgo),
             "record": lambda pgo: play.record(tmp_path / "o.wav", 0.01, tone_hz=440, pgo=pgo),
